@@ -1,0 +1,350 @@
+"""The location-allocation model and its solve: the only module that talks to PuLP.
+
+Formulation (single-assignment capacitated facility location with classes)
+--------------------------------------------------------------------------
+Sets: demand rows k = (village i, level l) with d_k students; options j (an existing school,
+or one school type at one candidate site); pairs (k, j) that are within the travel limits.
+
+Variables: y_j in {0,1} (option open); x_kj in {0,1} (demand k goes to option j);
+c_jl in Z+ (classes of level l at option j, only when class sizes are given).
+
+    minimise   sum_kj a_kj x_kj + sum_j f_j y_j + sum_j g_j (1 - y_j)
+    subject to sum_j x_kj = 1                           every demand row is served once
+               x_kj <= y_j                              only by an open option
+               sum_k:l d_k x_kj <= s_l c_jl             integer classes of at most s_l students
+               sum_l c_jl <= C_j y_j                    classes fit the classrooms / design
+               sum_k d_k x_kj <= M_j y_j                school size limit
+               sum_{j at site} y_j <= 1                 one design per candidate site
+               sum_j y_j = p                            (optional: exactly p open, the CPMP)
+
+a_kj is the assignment cost (e.g. students x km x value per student-km), f_j the cost of having
+j open (running an existing school, building a new one), g_j the cost of closing an existing
+school. Options can be forced open or closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from planning._errors import InfeasiblePlanError, SolverError
+
+logger = logging.getLogger(__name__)
+
+OPTION_COLUMNS = ("site_id", "fixed_cost", "closed_cost", "max_students", "max_classes", "forced")
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Labelled tables that define one model instance.
+
+    Attributes
+    ----------
+    demand
+        Columns ``village_id, level, students`` (students > 0); one row per demand point.
+    options
+        Indexed by ``option_id``; columns ``site_id, fixed_cost, closed_cost, max_students,
+        max_classes`` (NaN: no classroom limit) and ``forced`` (``"open"``, ``"closed"`` or "").
+    pairs
+        Columns ``village_id, level, option_id, cost``: allowed assignments and their cost.
+    class_size
+        Students per class per level; ``None`` for a capacity in students only (no classes).
+    p
+        If given, exactly ``p`` options are open.
+    """
+
+    demand: pd.DataFrame
+    options: pd.DataFrame
+    pairs: pd.DataFrame
+    class_size: dict[str, int] | None = None
+    p: int | None = None
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What the solver found.
+
+    ``status`` is ``"optimal"`` only when optimality is proven (relative gap <= 1e-6);
+    a run stopped by the time limit or a gap setting with a plan is ``"feasible"``.
+    """
+
+    status: str
+    objective: float
+    bound: float | None
+    gap: float | None
+    seconds: float
+    build_seconds: float
+    solver: str
+    open_options: list[str]
+    assignment: pd.DataFrame  # village_id, level, option_id
+    classes: pd.DataFrame  # option_id, level, classes
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuiltModel:
+    """A PuLP problem plus the variables needed to read a solution back."""
+
+    problem: pulp.LpProblem
+    data: ModelInput
+    pair_rows: pd.DataFrame
+    x: list[pulp.LpVariable]
+    y: dict[str, pulp.LpVariable]
+    c: dict[tuple[str, str], pulp.LpVariable]
+    seconds: float
+
+
+def build_model(data: ModelInput) -> BuiltModel:
+    """Build the MIP from labelled tables (see the module docstring for the formulation).
+
+    Raises
+    ------
+    InfeasiblePlanError
+        If a demand row has no allowed option at all, naming the villages.
+    """
+    start = time.perf_counter()
+    pairs = _check_pairs(data)
+    prob = pulp.LpProblem("school_layout", pulp.LpMinimize)
+    y = {
+        j: prob.add_variable(f"y_{n}", cat=pulp.LpBinary) for n, j in enumerate(data.options.index)
+    }
+    x = [prob.add_variable(f"x_{n}", cat=pulp.LpBinary) for n in range(len(pairs))]
+    pairs = pairs.assign(var=np.arange(len(pairs)))
+    c = _class_vars(prob, data, pairs)
+    prob.setObjective(_objective(data, pairs, x, y))
+    _add_assignment_rows(prob, pairs, x, y)
+    _add_capacity_rows(prob, data, pairs, x, y, c)
+    _add_option_rows(prob, data, y)
+    seconds = time.perf_counter() - start
+    logger.info(
+        "model: %d assignment, %d open, %d class variables, built in %.1f s",
+        len(x),
+        len(y),
+        len(c),
+        seconds,
+    )
+    return BuiltModel(problem=prob, data=data, pair_rows=pairs, x=x, y=y, c=c, seconds=seconds)
+
+
+def _check_pairs(data: ModelInput) -> pd.DataFrame:
+    pairs = data.pairs.merge(data.demand, on=["village_id", "level"], how="inner")
+    pairs = pairs[pairs["option_id"].isin(data.options.index)]
+    served = pairs[["village_id", "level"]].drop_duplicates()
+    lost = data.demand.merge(served, how="left", indicator=True)
+    lost = lost[lost["_merge"] == "left_only"]
+    if len(lost):
+        names = ", ".join(
+            f"{v} ({lvl}, {s:g} students)"
+            for v, lvl, s in lost[["village_id", "level", "students"]]
+            .head(20)
+            .itertuples(index=False)
+        )
+        raise InfeasiblePlanError(
+            f"{len(lost)} village/level demand(s) have no school within the travel limits: {names}"
+        )
+    return pairs.sort_values(["village_id", "level", "option_id"], ignore_index=True)
+
+
+def _class_vars(
+    prob: pulp.LpProblem, data: ModelInput, pairs: pd.DataFrame
+) -> dict[tuple[str, str], pulp.LpVariable]:
+    if data.class_size is None:
+        return {}
+    used = pairs[["option_id", "level"]].drop_duplicates().itertuples(index=False)
+    return {
+        (j, lvl): prob.add_variable(f"c_{n}", lowBound=0, cat=pulp.LpInteger)
+        for n, (j, lvl) in enumerate(used)
+    }
+
+
+def _objective(
+    data: ModelInput, pairs: pd.DataFrame, x: list[pulp.LpVariable], y: dict[str, pulp.LpVariable]
+) -> pulp.LpAffineExpression:
+    terms = list(zip(x, pairs["cost"].to_numpy(dtype=float), strict=True))
+    opts = data.options
+    net = (opts["fixed_cost"] - opts["closed_cost"]).to_numpy(dtype=float)
+    terms += [(y[j], f) for j, f in zip(opts.index, net, strict=True) if f != 0]
+    return pulp.LpAffineExpression(terms, constant=float(opts["closed_cost"].sum()))
+
+
+def _add_assignment_rows(
+    prob: pulp.LpProblem,
+    pairs: pd.DataFrame,
+    x: list[pulp.LpVariable],
+    y: dict[str, pulp.LpVariable],
+) -> None:
+    for (_v, _l), rows in pairs.groupby(["village_id", "level"], sort=False)["var"]:
+        prob += pulp.LpAffineExpression([(x[i], 1.0) for i in rows]) == 1
+    for i, j in zip(pairs["var"], pairs["option_id"], strict=True):
+        prob += pulp.LpAffineExpression([(x[i], 1.0), (y[j], -1.0)]) <= 0
+
+
+def _add_capacity_rows(
+    prob: pulp.LpProblem,
+    data: ModelInput,
+    pairs: pd.DataFrame,
+    x: list[pulp.LpVariable],
+    y: dict[str, pulp.LpVariable],
+    c: dict[tuple[str, str], pulp.LpVariable],
+) -> None:
+    opts = data.options
+    for j, rows in pairs.groupby("option_id", sort=False):
+        load = list(zip((x[i] for i in rows["var"]), rows["students"].astype(float), strict=True))
+        prob += pulp.LpAffineExpression([*load, (y[j], -float(opts.at[j, "max_students"]))]) <= 0
+        if not c:
+            continue
+        for lvl, lrows in rows.groupby("level", sort=False):
+            size = float(data.class_size[lvl])  # type: ignore[index]
+            terms = [(x[i], float(s)) for i, s in zip(lrows["var"], lrows["students"], strict=True)]
+            prob += pulp.LpAffineExpression([*terms, (c[(j, lvl)], -size)]) <= 0
+        rooms = opts.at[j, "max_classes"]
+        levels = [c[(j, lvl)] for lvl in rows["level"].unique()]
+        if pd.notna(rooms):
+            prob += (
+                pulp.LpAffineExpression([*((v, 1.0) for v in levels), (y[j], -float(rooms))]) <= 0
+            )
+
+
+def _add_option_rows(prob: pulp.LpProblem, data: ModelInput, y: dict[str, pulp.LpVariable]) -> None:
+    opts = data.options
+    for _site, ids in opts.groupby("site_id", sort=False).groups.items():
+        if len(ids) > 1:
+            prob += pulp.LpAffineExpression([(y[j], 1.0) for j in ids]) <= 1
+    for j, forced in opts["forced"].items():
+        if forced == "open":
+            y[j].lowBound = 1
+        elif forced == "closed":
+            y[j].upBound = 0
+    if data.p is not None:
+        prob += pulp.LpAffineExpression([(v, 1.0) for v in y.values()]) == data.p
+
+
+def solve(
+    model: BuiltModel,
+    *,
+    solver: str = "highs",
+    time_limit_s: float = 300.0,
+    mip_gap: float = 0.0,
+    threads: int | None = None,
+) -> SolveResult:
+    """Solve a built model and read back the plan, the bound and the gap.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        If the solver proves that no plan meets the constraints.
+    SolverError
+        If the solver stops (time limit) without any plan.
+    """
+    start = time.perf_counter()
+    backend = _make_solver(solver, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    model.problem.solve(backend)
+    seconds = time.perf_counter() - start
+    if model.problem.status == pulp.LpStatusInfeasible:
+        raise InfeasiblePlanError(
+            "the solver proved that no plan meets every rule of this "
+            "scenario (capacity, class sizes or forced decisions)"
+        )
+    if model.problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        raise SolverError(
+            f"{solver} stopped after {seconds:.0f} s without any plan "
+            f"(PuLP status {pulp.LpStatus[model.problem.status]}); "
+            "raise solver.time_limit_s"
+        )
+    return _read_solution(model, solver, seconds)
+
+
+def _make_solver(
+    name: str, *, time_limit_s: float, mip_gap: float, threads: int | None
+) -> pulp.LpSolver:
+    if name == "highs":
+        return _QuietHiGHS(
+            msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads, random_seed=0
+        )
+    if name == "cbc":
+        return pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=time_limit_s,
+            gapRel=mip_gap,
+            threads=threads,
+            options=["randomSeed 0", "randomCbcSeed 0"],
+        )
+    raise ValueError(f"unknown solver {name!r}; expected highs or cbc")
+
+
+class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
+    """PuLP's HiGHS interface, without the banner highspy prints to stdout on construction."""
+
+    def actualSolve(self, lp: pulp.LpProblem) -> int:
+        with _c_stdout_silenced():
+            return int(super().actualSolve(lp))
+
+
+@contextlib.contextmanager
+def _c_stdout_silenced() -> Iterator[None]:
+    """Send file descriptor 1 to /dev/null (the banner is printed by HiGHS's C++ code)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers when piped: flush into /dev/null
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _read_solution(model: BuiltModel, solver: str, seconds: float) -> SolveResult:
+    prob = model.problem
+    objective = float(pulp.value(prob.objective))
+    bound, gap = _bound_and_gap(prob, solver, objective)
+    proven = prob.sol_status == pulp.LpSolutionOptimal and (gap is None or gap <= 1e-6)
+    if solver == "cbc" and proven:
+        bound, gap = objective, 0.0
+    xv = np.array([v.varValue or 0.0 for v in model.x])
+    chosen = model.pair_rows[xv > 0.5]
+    classes = pd.DataFrame(
+        [(j, lvl, round(v.varValue or 0.0)) for (j, lvl), v in model.c.items()],
+        columns=["option_id", "level", "classes"],
+    )
+    return SolveResult(
+        status="optimal" if proven else "feasible",
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        seconds=seconds,
+        build_seconds=model.seconds,
+        solver=solver,
+        open_options=[j for j, v in model.y.items() if (v.varValue or 0.0) > 0.5],
+        assignment=chosen[["village_id", "level", "option_id"]].reset_index(drop=True),
+        classes=classes[classes["classes"] > 0].reset_index(drop=True),
+        stats={"variables": prob.numVariables(), "constraints": prob.numConstraints()},
+    )
+
+
+def _bound_and_gap(
+    prob: pulp.LpProblem, solver: str, objective: float
+) -> tuple[float | None, float | None]:
+    highs = getattr(prob, "solverModel", None)
+    if solver != "highs" or highs is None:
+        return None, None
+    info = highs.getInfo()
+    # PuLP hands HiGHS the objective without its constant term: add it back to the bound
+    bound = float(info.mip_dual_bound) + float(prob.objective.constant)
+    if not np.isfinite(bound):
+        return None, None
+    gap = max(0.0, objective - bound) / max(abs(objective), 1e-9)
+    return bound, gap

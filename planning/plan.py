@@ -1,0 +1,133 @@
+"""The plan: the solver's decisions turned into school and village tables keyed by real ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planning.model import SolveResult
+from planning.scenario import LEVELS, Scenario
+
+SERVES = {
+    "primary": ("primary",),
+    "teaching_point": ("primary",),
+    "junior": ("junior",),
+    "nine_year": ("primary", "junior"),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One scenario's result.
+
+    Attributes
+    ----------
+    name
+        Scenario name.
+    schools
+        One row per existing school and per new school (``decision``: keep, close, new), with
+        enrolment and classes per level before and after.
+    villages
+        One row per village: school and travel (metres, minutes) per level.
+    catchments
+        One polygon per open school and level.
+    summary
+        Headline figures (see :func:`planning.metrics.summarise`).
+    """
+
+    name: str
+    schools: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def school_table(
+    schools: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    options: pd.DataFrame,
+    result: SolveResult,
+    assigned: pd.DataFrame,
+    scenario: Scenario,
+) -> gpd.GeoDataFrame:
+    """Existing and new schools with their decision and enrolment/classes after the plan.
+
+    ``assigned`` has ``village_id, level, school_id, students`` (one row per served demand).
+    """
+    open_ids = set(result.open_options)
+    old = schools.copy()
+    old["decision"] = np.where(old.index.isin(open_ids), "keep", "close")
+    old["type_id"] = ""
+    old["students_primary_before"] = old["students_primary"].astype(int)
+    old["students_junior_before"] = old["students_junior"].astype(int)
+    old["classes_primary_before"] = old["classes_primary"].astype(int)
+    old["classes_junior_before"] = old["classes_junior"].astype(int)
+    old["max_students"] = np.where(
+        old["level"] == "nine_year",
+        scenario.rules.max_students_nine_year,
+        scenario.rules.max_students,
+    )
+    new = _new_schools(candidates, options, open_ids)
+    table = pd.concat([old, new])
+    load = (
+        assigned.pivot_table(index="school_id", columns="level", values="students", aggfunc="sum")
+        .reindex(columns=list(LEVELS))
+        .fillna(0)
+    )
+    for lvl in LEVELS:
+        students = load[lvl].reindex(table.index).fillna(0).astype(int)
+        table[f"students_{lvl}"] = students
+        size = scenario.rules.class_size(lvl)
+        table[f"classes_{lvl}"] = np.ceil(students / size).astype(int)
+    used = table["classes_primary"] + table["classes_junior"]
+    table["utilisation"] = np.where(table["classrooms"] > 0, used / table["classrooms"].clip(1), 0)
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=schools.crs)
+
+
+def _new_schools(
+    candidates: gpd.GeoDataFrame, options: pd.DataFrame, open_ids: set[str]
+) -> gpd.GeoDataFrame:
+    built = options[options.index.isin(open_ids) & (options["kind"] == "new")]
+    site = candidates.loc[built["site_id"]]
+    return gpd.GeoDataFrame(
+        {
+            "school_id": built["site_id"].to_numpy(),
+            "name": site["name"].astype(str).to_numpy() if "name" in site else built["site_id"],
+            "level": built["school_level"].to_numpy(),
+            "township": site["township"].to_numpy() if "township" in site else "",
+            "decision": "new",
+            "type_id": built["type_id"].to_numpy(),
+            "students_primary_before": 0,
+            "students_junior_before": 0,
+            "classes_primary_before": 0,
+            "classes_junior_before": 0,
+            "classrooms": built["max_classes"].astype(int).to_numpy(),
+            "max_students": built["max_students"].astype(int).to_numpy(),
+        },
+        geometry=site.geometry.to_numpy(),
+        index=built["site_id"].to_numpy(),
+        crs=candidates.crs,
+    )
+
+
+def village_table(
+    villages: gpd.GeoDataFrame, assigned: pd.DataFrame, costs: dict[str, pd.DataFrame]
+) -> gpd.GeoDataFrame:
+    """Villages with their school and travel per level (NaN where unassigned)."""
+    out = villages.copy()
+    for lvl in LEVELS:
+        a = assigned[assigned["level"] == lvl][["village_id", "school_id"]]
+        a = a.merge(
+            costs[lvl],
+            left_on=["village_id", "school_id"],
+            right_on=["village_id", "site_id"],
+            how="left",
+        ).set_index("village_id")
+        out[f"school_{lvl}"] = a["school_id"].reindex(out.index)
+        out[f"distance_m_{lvl}"] = a["distance_m"].reindex(out.index)
+        out[f"minutes_{lvl}"] = a["minutes"].reindex(out.index)
+    return out
