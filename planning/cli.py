@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.status import Status
 
 from planning._errors import InputError, PlanningError
 
@@ -61,15 +64,19 @@ def run(
     lang: LangOpt = "zh",
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
+    open_map: Annotated[
+        bool, typer.Option("--open", help="Open map.html in the default browser when done.")
+    ] = False,
 ) -> None:
-    """Plan one scenario: write plan.gpkg, summary.json and map.html."""
+    """Plan one scenario: write plan.gpkg, summary.json, map.html and report.html."""
     from planning.i18n import t
     from planning.pipeline import run_scenario
 
     _check_lang(lang)
     _setup_logging(quiet)
     try:
-        plan, folder = run_scenario(scenario, out=out, lang=lang)
+        with _progress(scenario, lang=lang, quiet=quiet):
+            plan, folder = run_scenario(scenario, out=out, lang=lang)
     except PlanningError as exc:
         _fail(exc, debug)
         return
@@ -81,12 +88,91 @@ def run(
         f"new {s['schools']['new']}"
     )
     print(f"{t('run_done', lang)}: {folder}")
-    for name in ("map.html", "plan.gpkg", "summary.json"):
+    for name in ("map.html", "report.html", "plan.gpkg", "report.xlsx", "summary.json"):
         print(f"  {folder / name}")
+    if open_map:
+        import webbrowser
+
+        if not quiet:
+            console.print(t("cli_opening", lang), highlight=False)
+        webbrowser.open((folder / "map.html").resolve().as_uri())
+
+
+# the step that starts after a log record from each module (one module per step of the flow)
+_NEXT_STEP = {
+    "planning.layers": "cli_step_layers",
+    "planning.network": "cli_step_costs",
+    "planning.costs": "cli_step_solve",
+    "planning.model": "cli_step_solve",
+}
+
+
+class _StepStatus(logging.Handler):
+    """Show the running step on a rich status line, from the log records of each module.
+
+    ``planning.pipeline`` logs when the layers are loaded (roads and travel come next) and when
+    the solve ends (outputs come next).
+    """
+
+    def __init__(self, status: Status, head: str, lang: str) -> None:
+        super().__init__(level=logging.INFO)
+        self.status, self.head, self.lang = status, head, lang
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from planning.i18n import t
+
+        key = _NEXT_STEP.get(record.name)
+        if record.name == "planning.pipeline":
+            solved = str(record.msg).startswith("solved")
+            key = "cli_step_write" if solved else "cli_step_network"
+        if key is not None:
+            self.status.update(f"{self.head} · {t(key, self.lang)}")
+
+
+@contextmanager
+def _progress(scenario: Path, *, lang: str, quiet: bool) -> Iterator[None]:
+    """A status line with a spinner naming the running step (nothing when quiet)."""
+    from planning.i18n import t
+
+    if quiet:
+        yield
+        return
+    head = t("cli_running", lang, name=scenario.name)
+    with console.status(f"{head} · {t('cli_step_layers', lang)}") as status:
+        handler = _StepStatus(status, head, lang)
+        logging.getLogger("planning").addHandler(handler)
+        try:
+            yield
+        finally:
+            logging.getLogger("planning").removeHandler(handler)
 
 
 def _pct(gap: float | None) -> str:
     return "n/a" if gap is None else f"{100 * gap:.3f}%"
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Two or more scenario YAML files.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/compare"),
+    lang: LangOpt = "zh",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run scenarios and today's situation; write a comparison table and what each changes."""
+    from planning.compare import compare as run_compare
+    from planning.i18n import t
+
+    _check_lang(lang)
+    _setup_logging(quiet)
+    try:
+        folder = run_compare(list(scenarios), out, lang=lang)
+    except PlanningError as exc:
+        _fail(exc, debug)
+        return
+    print(f"{t('run_done', lang)}: {folder}")
+    for name in ("comparison.html", "comparison.xlsx", "comparison.csv"):
+        print(f"  {folder / name}")
 
 
 @app.command()
@@ -95,20 +181,17 @@ def validate(
     debug: DebugOpt = False,
 ) -> None:
     """Check the scenario and every input layer; print every problem; exit 2 if any."""
-    from planning.layers import load_layers
+    from planning.pipeline import load_inputs
     from planning.scenario import load_scenario
 
     _setup_logging(quiet=True)
     try:
         sc = load_scenario(scenario)
-        d = sc.data
-        layers = load_layers(
-            schools=d.schools, villages=d.villages, boundary=d.boundary, candidates=d.candidates
-        )
-        if d.roads is not None:
-            from planning.network import load_osm_xml
+        layers = load_inputs(sc)
+        if sc.data.roads is not None:
+            from planning.network import load_roads
 
-            load_osm_xml(d.roads, crs=layers.crs)
+            load_roads(sc.data.roads, crs=layers.crs)
     except PlanningError as exc:
         _fail(exc, debug)
         return
@@ -118,6 +201,70 @@ def validate(
         f"{scenario}: OK ({len(layers.schools)} schools, {len(layers.villages)} villages, "
         f"{len(layers.candidates)} candidate sites, {len(layers.warnings)} warning(s))"
     )
+
+
+@app.command()
+def costs(
+    roads: Annotated[
+        Path,
+        typer.Option(
+            "--roads", help="Road file: .osm, .osm.bz2, .osm.pbf, or GIS lines with a class column."
+        ),
+    ],
+    origins: Annotated[
+        Path, typer.Option("--from", help="Origin points (GeoPackage, GeoJSON, Shapefile, CSV).")
+    ],
+    destinations: Annotated[Path, typer.Option("--to", help="Destination points.")],
+    out: Annotated[Path, typer.Option("--out", help="Output table: .parquet or .csv.")],
+    mode: Annotated[str, typer.Option("--mode", help="walk, bike or drive.")] = "walk",
+    max_minutes: Annotated[
+        float | None, typer.Option("--max-minutes", help="Leave out slower pairs (minutes).")
+    ] = None,
+    max_distance_m: Annotated[
+        float | None, typer.Option("--max-distance-m", help="Leave out longer pairs (metres).")
+    ] = None,
+    from_id: Annotated[str | None, typer.Option("--from-id", help="Origin id column.")] = None,
+    to_id: Annotated[str | None, typer.Option("--to-id", help="Destination id column.")] = None,
+    from_coords: Annotated[
+        str, typer.Option("--from-coords", help="wgs84 (also CGCS2000), gcj02 or bd09.")
+    ] = "wgs84",
+    to_coords: Annotated[str, typer.Option("--to-coords", help="As --from-coords.")] = "wgs84",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Travel-cost table between two point layers on a road network (fastest routes).
+
+    Columns: origin id, destination id (the layers' own id values), distance_m, minutes.
+    """
+    from planning.cache import write_table
+    from planning.costs import od_costs
+
+    _setup_logging(quiet)
+    if mode not in ("walk", "bike", "drive") or out.suffix.lower() not in (".parquet", ".csv"):
+        console.print("[bold red]error:[/] --mode walk|bike|drive, --out *.parquet or *.csv")
+        raise typer.Exit(2)
+    try:
+        result = od_costs(
+            roads,
+            origins,
+            destinations,
+            mode=mode,
+            max_minutes=max_minutes,
+            max_distance_m=max_distance_m,
+            origin_id=from_id,
+            destination_id=to_id,
+            origin_coords=from_coords,
+            destination_coords=to_coords,
+            use_cache=not no_cache,
+        )
+    except PlanningError as exc:
+        _fail(exc, debug)
+        return
+    for w in result.warnings:
+        console.print(f"  warning: {w}", markup=False, highlight=False, soft_wrap=True)
+    write_table(result.table, out, meta={"mode": mode, "roads": str(roads)})
+    print(f"{len(result.table):,} pairs ({mode}, on the roads of {roads.name}) -> {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

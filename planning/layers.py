@@ -115,7 +115,7 @@ def read_layer(path: str | Path) -> gpd.GeoDataFrame:
 
 def load_layers(
     *,
-    schools: str | Path,
+    schools: str | Path | None,
     villages: str | Path,
     boundary: str | Path,
     candidates: str | Path | None = None,
@@ -128,7 +128,9 @@ def load_layers(
         Listing every problem in every layer.
     """
     problems: list[Problem] = []
-    raw = {"schools": schools, "villages": villages, "boundary": boundary}
+    raw = {"villages": villages, "boundary": boundary}
+    if schools is not None:
+        raw["schools"] = schools
     if candidates is not None:
         raw["candidates"] = candidates
     frames: dict[str, gpd.GeoDataFrame] = {}
@@ -142,7 +144,10 @@ def load_layers(
     problems += _check_crs(frames, raw)
     if problems:
         raise InputError(problems)
-    schools_df, p1 = _clean_schools(frames["schools"], str(schools))
+    if "schools" in frames:
+        schools_df, p1 = _clean_schools(frames["schools"], str(schools))
+    else:
+        schools_df, p1 = _empty_schools(frames["villages"].crs), []
     villages_df, p2 = _clean_points(
         frames["villages"], str(villages), "village_id", ("name",), VILLAGE_COUNTS
     )
@@ -196,9 +201,31 @@ def _clean_schools(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, 
             )
         )
     gdf["level"] = level
+    if "protected" in gdf.columns:
+        gdf["protected"], bad = _flags(gdf["protected"])
+        problems += [
+            Problem(
+                file,
+                f"expected yes/no (1/0, true/false, 是/否), found {v!r}",
+                row=str(sid),
+                field="protected",
+            )
+            for sid, v in bad.items()
+        ]
     if not problems:
         problems += _school_warnings(gdf, file)
     return gdf, problems
+
+
+_YES = {"1", "true", "yes", "y", "是", "t"}
+_NO = {"0", "false", "no", "n", "否", "f", "", "nan", "none"}
+
+
+def _flags(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a yes/no column; return the booleans and the unparseable raw values."""
+    text = col.astype(str).str.strip().str.lower()
+    bad = col[~text.isin(_YES | _NO)]
+    return text.isin(_YES), bad
 
 
 def _school_warnings(gdf: gpd.GeoDataFrame, file: str) -> list[Problem]:
@@ -332,6 +359,13 @@ def _check_id_overlap(
     return [
         Problem(file, "candidate site id is also a school id", row=s, field="site_id") for s in both
     ]
+
+
+def _empty_schools(crs: object) -> gpd.GeoDataFrame:
+    """No existing schools (a plan from scratch): the columns, no rows."""
+    cols = {c: pd.Series(dtype=object) for c in ("school_id", "name", "level", "township")}
+    cols |= {c: pd.Series(dtype=float) for c in SCHOOL_COUNTS}
+    return gpd.GeoDataFrame(cols, geometry=[], crs=crs)
 
 
 def _empty_candidates(crs: object) -> gpd.GeoDataFrame:

@@ -1,124 +1,296 @@
 """The map of a plan: one HTML page a planner opens in a browser and shows in a meeting.
 
-:func:`plan_map` draws a plan with Folium: the county boundary, schools coloured by decision
-(kept, closed, new) and sized by students, villages sized by children, catchments per level,
-village-to-school links per level, a legend and a layer switcher. :func:`write_map` writes the
-page atomically.
+:func:`plan_map` draws a plan with Folium: the county boundary; schools by decision (kept,
+expanded, new, closed) as distinct symbols sized by students; villages sized by children;
+catchments per level; village-to-school links per level; a legend, a title and a layer switcher.
+:func:`comparison_map` draws two plans of the same county with an A/B switch and the changes
+between them. :func:`write_map` writes the page atomically.
+
+The page is self-contained: Leaflet's script and style sheet are inlined
+(:mod:`planning._assets`), no other library is used, and base tiles are optional
+(:class:`BaseTiles`), so the map opens on an office machine without internet.
 
 Every visible word comes from :mod:`planning.i18n`. Every text taken from the input data (names,
-townships, ids) is escaped by :func:`_esc` before it goes into HTML, into the JavaScript template
-strings Folium writes popups and tooltips into, or into embedded GeoJSON. The vectors need no
-tiles: the OpenStreetMap base layer is optional, but Folium still loads Leaflet itself from a CDN.
+townships, ids) is escaped before it becomes HTML, and goes into the page only as JSON data.
 """
 
 from __future__ import annotations
 
-import html
-import os
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Figure, MacroElement
-from folium.template import Template
+from branca.element import Figure
 
+from planning._assets import inline_leaflet
 from planning._errors import InputError, Problem
-from planning.i18n import STRINGS, t
+from planning._html import esc, write_text_atomic
+from planning._map_elements import (
+    DECISIONS,
+    KeepOnTop,
+    LegendControl,
+    PlanToggle,
+    school_icon,
+)
+from planning._map_layers import (
+    PALETTE,
+    UNASSIGNED,
+    VILLAGE_FILL,
+    Layers,
+    add_catchments,
+    add_links,
+    add_schools,
+    add_villages,
+    symbol_size,
+)
+from planning._popups import label
+from planning.i18n import t
 
 if TYPE_CHECKING:
     from planning.plan import Plan
 
-__all__ = ["plan_map", "write_map"]
+__all__ = ["BaseTiles", "comparison_map", "plan_map", "write_map"]
 
 WGS84: Final = "EPSG:4326"
 LEVELS: Final = ("primary", "junior")
 
-_DECISION_STYLE: Final[dict[str, dict[str, Any]]] = {
-    "keep": {"color": "#1e3a8a", "fill_color": "#3b82f6", "fill_opacity": 0.85},
-    "close": {
-        "color": "#111827",
-        "fill_color": "#9ca3af",
-        "fill_opacity": 0.5,
-        "dash_array": "3 3",
-    },
-    "new": {"color": "#9a3412", "fill_color": "#f97316", "fill_opacity": 0.9},
-}
-_LEVELS_TAUGHT: Final[dict[str, tuple[str, ...]]] = {
-    "primary": ("primary",),
-    "teaching_point": ("primary",),
-    "junior": ("junior",),
-    "nine_year": ("primary", "junior"),
-}
-# categorical palette for catchments (Tableau 10 without its grey, plus three lighter tones)
-_PALETTE: Final = (
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-    "#b07aa1", "#ff9da7", "#9c755f", "#86bcb6", "#d4a6c8", "#8cd17d",
-)  # fmt: skip
-_NO_COLOUR: Final = "#6b7280"
-_VILLAGE_FILL: Final = "#374151"
-_UNASSIGNED: Final = "#dc2626"
-_MISSING: Final = "–"
-_CSS: Final = (
-    "<style>.plan-popup{font-size:13px}.plan-popup th{text-align:left;font-weight:normal;"
-    "color:#555;padding-right:8px}</style>"
-)
-_JS_UNSAFE: Final = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+_CHANGE: Final = {"closed": "#dc2626", "opened": "#16a34a", "village": "#7c3aed", "old": "#6b7280"}
+_GCJ02_HOSTS: Final = ("autonavi.com", "amap.com", "gtimg.com", "map.qq.com")
+_CSS: Final = """<style>
+.leaflet-container{background:#f1f5f9;font-family:"Noto Sans CJK SC","Microsoft YaHei",
+"PingFang SC",sans-serif}
+.plan-popup{font-size:13px}.plan-popup table{border-collapse:collapse;margin-top:4px}
+.plan-popup th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0}
+.plan-popup td{padding:1px 6px}.plan-popup td.n{text-align:right}
+.plan-popup table.before-after tr:first-child th{font-weight:bold;text-align:right;color:#333}
+.school-marker svg{display:block;overflow:visible}
+.plan-legend{background:rgba(255,255,255,.94);padding:8px 10px;border:1px solid #9ca3af;
+border-radius:4px;font-size:12px;line-height:20px;max-width:260px}
+.plan-legend svg,.plan-legend .swatch{vertical-align:middle;margin-right:6px}
+.plan-legend .note{color:#b91c1c;font-weight:bold;line-height:16px;margin-top:4px}
+.plan-legend .sizes{color:#4b5563}
+.plan-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;
+background:rgba(255,255,255,.94);padding:6px 16px;border:1px solid #9ca3af;border-radius:4px;
+text-align:center;max-width:calc(100% - 560px);min-width:240px}
+.plan-title .name{font-size:17px;font-weight:bold}.plan-title .sub{font-size:12px;color:#4b5563}
+.plan-toggle a{width:auto!important;padding:0 10px;font-weight:bold}
+.plan-toggle a.active{background:#1e3a8a;color:#fff}
+@media (max-width:900px){.plan-title{max-width:60%;top:60px}}
+</style>"""
 
 
-def plan_map(plan: Plan, boundary: gpd.GeoDataFrame, *, lang: str = "zh") -> folium.Map:
-    """Draw a plan on an interactive Folium map.
+@dataclass(frozen=True)
+class BaseTiles:
+    """A base map of raster tiles under the plan. Optional: the plan's layers need none.
+
+    Parameters
+    ----------
+    url : str
+        Tile URL template with ``{z}``, ``{x}``, ``{y}`` (and ``{s}`` for subdomains), e.g.
+        Tianditu's vector map in Web Mercator with the planner's key::
+
+            https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0
+            &LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}
+            &TILECOL={x}&tk=YOUR_KEY
+
+        (one line, ``subdomains="01234567"``).
+    attribution : str, default ""
+        Plain text credited in the map corner; the tile server's host name if empty.
+    coordinates : {"wgs84", "gcj02"}, default "wgs84"
+        The datum the tiles are drawn in. Tianditu (CGCS2000) and OpenStreetMap are WGS-84 to
+        within a metre; AMap (高德) and Tencent tiles are GCJ-02, offset by hundreds of metres
+        from the plan's WGS-84 points, and the map then says so.
+    subdomains : str, default "abc"
+        Values of ``{s}``.
+    max_zoom : int, default 18
+        Highest zoom level the server provides.
+    name : str, optional
+        Name in the layer switcher; by default a translated "base map".
+    """
+
+    url: str
+    attribution: str = ""
+    coordinates: Literal["wgs84", "gcj02"] = "wgs84"
+    subdomains: str = "abc"
+    max_zoom: int = 18
+    name: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str | BaseTiles | None) -> BaseTiles | None:
+        """Tiles from a short spec: ``None`` or ``"none"``, ``"osm"``, or a URL template.
+
+        A URL on a known GCJ-02 host (AMap, Tencent) is marked ``coordinates="gcj02"``.
+
+        Raises
+        ------
+        ValueError
+            If `spec` is neither ``"none"``, ``"osm"`` nor a URL template with ``{z}``.
+        """
+        if spec is None or isinstance(spec, BaseTiles):
+            return spec
+        if spec.lower() in ("none", ""):
+            return None
+        if spec.lower() == "osm":
+            return cls(
+                url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                attribution="© OpenStreetMap contributors",
+                max_zoom=19,
+                name="osm",
+            )
+        host = urlsplit(spec).hostname or ""
+        if not host or "{z}" not in spec:
+            raise ValueError(
+                f"tiles must be 'none', 'osm' or a URL template with {{z}}, {{x}}, {{y}}; "
+                f"found {spec!r}"
+            )
+        gcj = any(host == h or host.endswith("." + h) for h in _GCJ02_HOSTS)
+        return cls(url=spec, coordinates="gcj02" if gcj else "wgs84")
+
+
+def plan_map(
+    plan: Plan,
+    boundary: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    tiles: str | BaseTiles | None = None,
+    routes: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Draw a plan on an interactive, self-contained Folium map.
 
     Parameters
     ----------
     plan : Plan
         The plan (anything with ``name``, ``schools``, ``villages``, ``catchments`` and
-        ``summary`` as in :class:`planning.plan.Plan`). Its layers may be in any CRS; they are
-        reprojected to WGS-84 (EPSG:4326) for the map.
+        ``summary`` as in :class:`planning.plan.Plan`). Schools' ``decision`` is keep, expand,
+        new or close; an optional ``classrooms_added`` column is shown for expanded schools.
+        Layers may be in any CRS; they are reprojected to WGS-84 (EPSG:4326).
     boundary : geopandas.GeoDataFrame
         The county boundary (one or more polygons), in any CRS. The map is fitted to it.
     lang : {"zh", "en"}, default "zh"
         Language of every visible word (title, layers, legend, popups).
+    tiles : {None, "none", "osm"}, str or BaseTiles, optional
+        Base map: none (default: works offline), OpenStreetMap, a tile URL template, or
+        :class:`BaseTiles`.
+    routes : geopandas.GeoDataFrame, optional
+        Route lines with ``village_id``, ``level`` and a LineString per row (any CRS), drawn as
+        the village-school links; villages without a route get a straight line.
 
     Returns
     -------
     folium.Map
-        Layers: an optional OpenStreetMap base; county boundary; primary and junior catchments;
-        primary and junior village-school links (hidden at first); villages; schools.
+        Layers: county boundary; primary catchments (shown) and junior catchments (hidden);
+        primary and junior village-school links (hidden); villages; schools.
 
     Raises
     ------
     InputError
-        If a layer has no CRS, or a school's ``decision`` is not keep, close or new.
+        If a layer has no CRS, or a school's ``decision`` is not one of the four.
     ValueError
-        If `lang` is not ``"zh"`` or ``"en"``.
+        If `lang` is not ``"zh"`` or ``"en"``, or `tiles` is not understood.
     """
     t("map", lang)  # fail early on an unknown language
-    schools, villages, catchments, boundary = _to_wgs84(plan, boundary)
-    names = dict(zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True))
-    colours = _school_colours(catchments)
-    m = _base_map(boundary, lang=lang)
-    _add_title(m, plan, lang=lang)
-    _add_boundary(m, boundary, lang=lang)
+    base = BaseTiles.parse(tiles)
+    layers, wgs_boundary = _prepare(plan, boundary, where="plan")
+    colours = _school_colours(layers.catchments)
+    m = _base_map(wgs_boundary, tiles=base, lang=lang)
+    _add_title(m, t("map_title", lang, name=plan.name), _status_line(plan.summary, lang))
+    _add_boundary(m, wgs_boundary, lang=lang)
     for level in LEVELS:
-        _add_catchments(m, catchments, level=level, names=names, colours=colours, lang=lang)
+        group = _group(m, t(f"layer_catchments_{level}", lang), show=level == "primary")
+        add_catchments(group, layers, level=level, colours=colours, lang=lang)
     for level in LEVELS:
-        _add_links(m, villages, schools, level=level, colours=colours, lang=lang)
-    village_group = _add_villages(m, villages, names=names, lang=lang)
-    school_group = _add_schools(m, schools, lang=lang)
-    _KeepOnTop([village_group, school_group]).add_to(m)
+        group = _group(m, t(f"layer_links_{level}", lang), show=False)
+        add_links(group, layers, level=level, colours=colours, routes=routes, lang=lang)
+    villages = _group(m, t("layer_villages", lang))
+    add_villages(villages, layers, lang=lang)
+    add_schools(_group(m, t("layer_schools", lang)), layers, lang=lang)
+    KeepOnTop([villages]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    _add_legend(m, lang=lang)
+    decisions = [d for d in DECISIONS if d != "expand" or (plan.schools["decision"] == d).any()]
+    _add_legend(m, decisions=decisions, extra=_plan_legend_items(lang), tiles=base, lang=lang)
+    return m
+
+
+def comparison_map(
+    before: Plan,
+    after: Plan,
+    boundary: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    tiles: str | BaseTiles | None = None,
+) -> folium.Map:
+    """Draw two plans of the same county, with an A/B switch and what changed between them.
+
+    Plan A (`before`) and plan B (`after`) each have their catchments per level and their
+    schools; two buttons switch between A's layers and B's. Always on top: schools that are open
+    in A but not in B (red ring) or open in B but not in A (green ring), and villages whose
+    school changed (purple ring, a dashed line to A's school and a solid one to B's).
+
+    Parameters
+    ----------
+    before, after : Plan
+        Plans A and B; schools and villages are matched by ``school_id`` and ``village_id``.
+    boundary : geopandas.GeoDataFrame
+        The county boundary, in any CRS.
+    lang : {"zh", "en"}, default "zh"
+        Language of every visible word.
+    tiles : {None, "none", "osm"}, str or BaseTiles, optional
+        Base map, as in :func:`plan_map`.
+
+    Returns
+    -------
+    folium.Map
+        The map; B's primary catchments and schools and all changes are shown at first.
+
+    Raises
+    ------
+    InputError
+        If a layer has no CRS or a decision is unknown.
+    """
+    t("map", lang)
+    base = BaseTiles.parse(tiles)
+    a, wgs_boundary = _prepare(before, boundary, where="before")
+    b, _ = _prepare(after, boundary, where="after")
+    colours = _school_colours(pd.concat([b.catchments, a.catchments], ignore_index=True))
+    m = _base_map(wgs_boundary, tiles=base, lang=lang)
+    _add_title(
+        m,
+        t("compare_title", lang),
+        t("compare_subtitle", lang, a=before.name, b=after.name),
+    )
+    _add_boundary(m, wgs_boundary, lang=lang)
+    pairs = [_plan_pair(m, a, b, level=lvl, colours=colours, lang=lang) for lvl in LEVELS]
+    pairs.append(_school_pair(m, a, b, lang=lang))
+    villages = _group(m, t("layer_villages", lang))
+    add_villages(villages, b, lang=lang)
+    on_top = [villages]
+    for level in LEVELS:
+        group = _group(m, t(f"layer_changed_villages_{level}", lang))
+        _add_village_changes(group, a, b, level=level, lang=lang)
+        on_top.append(group)
+    _add_school_changes(_group(m, t("layer_changed_schools", lang)), a, b, lang=lang)
+    KeepOnTop(on_top).add_to(m)
+    labels = (t("compare_show_a", lang), t("compare_show_b", lang))
+    PlanToggle(pairs, labels=labels, on_top=on_top).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    decisions = [
+        d
+        for d in DECISIONS
+        if d != "expand" or any((p.schools["decision"] == d).any() for p in (before, after))
+    ]
+    _add_legend(m, decisions=decisions, extra=_change_legend_items(lang), tiles=base, lang=lang)
     return m
 
 
 def write_map(m: folium.Map, path: str | Path) -> Path:
-    """Write the map as one HTML file, atomically.
+    """Write the map as one self-contained HTML file, atomically.
 
     The page is written to a temporary file in the same folder, then moved over `path`, so a
     reader never sees a half-written map and a failed write leaves no temporary file behind.
@@ -135,44 +307,34 @@ def write_map(m: folium.Map, path: str | Path) -> Path:
     pathlib.Path
         `path`.
     """
-    path = Path(path)
-    page = m.get_root().render()
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(m.get_root().render(), path)
 
 
 # -- input ---------------------------------------------------------------------------------------
 
 
-def _to_wgs84(plan: Plan, boundary: gpd.GeoDataFrame) -> list[gpd.GeoDataFrame]:
-    """Check the layers (CRS present, decisions known) and reproject them to WGS-84."""
+def _prepare(
+    plan: Plan, boundary: gpd.GeoDataFrame, *, where: str
+) -> tuple[Layers, gpd.GeoDataFrame]:
+    """Check a plan's layers (CRS present, decisions known) and reproject them to WGS-84."""
     layers = {
-        "plan.schools": plan.schools,
-        "plan.villages": plan.villages,
-        "plan.catchments": plan.catchments,
+        f"{where}.schools": plan.schools,
+        f"{where}.villages": plan.villages,
+        f"{where}.catchments": plan.catchments,
         "boundary": boundary,
     }
     problems = [
-        Problem(file=where, message="layer has no CRS; set the CRS its coordinates are in")
-        for where, layer in layers.items()
+        Problem(file=name, message="layer has no CRS; set the CRS its coordinates are in")
+        for name, layer in layers.items()
         if layer.crs is None
     ]
-    bad = ~plan.schools["decision"].isin(list(_DECISION_STYLE))
+    bad = ~plan.schools["decision"].isin(list(DECISIONS))
     problems += [
         Problem(
-            file="plan.schools",
+            file=f"{where}.schools",
             row=str(sid),
             field="decision",
-            message=f"expected one of {sorted(_DECISION_STYLE)}, found {decision!r}",
+            message=f"expected one of {sorted(DECISIONS)}, found {decision!r}",
         )
         for sid, decision in zip(
             plan.schools.loc[bad, "school_id"], plan.schools.loc[bad, "decision"], strict=True
@@ -180,7 +342,9 @@ def _to_wgs84(plan: Plan, boundary: gpd.GeoDataFrame) -> list[gpd.GeoDataFrame]:
     ]
     if problems:
         raise InputError(problems)
-    return [layer.to_crs(WGS84) for layer in layers.values()]
+    schools, villages, catchments, wgs_boundary = (layer.to_crs(WGS84) for layer in layers.values())
+    names = dict(zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True))
+    return Layers(schools, villages, catchments, names), wgs_boundary
 
 
 def _school_colours(catchments: gpd.GeoDataFrame) -> dict[str, str]:
@@ -201,58 +365,29 @@ def _school_colours(catchments: gpd.GeoDataFrame) -> dict[str, str]:
     colours: dict[str, str] = {}
     for sid in sorted(parts["school_id"].unique()):
         used = {colours.get(other) for other in neighbours.get(sid, ())}
-        free = [colour for colour in _PALETTE if colour not in used]
-        colours[sid] = free[0] if free else _PALETTE[len(colours) % len(_PALETTE)]
+        free = [colour for colour in PALETTE if colour not in used]
+        colours[sid] = free[0] if free else PALETTE[len(colours) % len(PALETTE)]
     return colours
 
 
-# -- text ----------------------------------------------------------------------------------------
+def _status_line(summary: Mapping[str, Any], lang: str) -> str:
+    """The subtitle: how the plan was solved, if known."""
+    status = summary.get("status") if isinstance(summary, Mapping) else None
+    return "" if status is None else t("map_status", lang, status=label("status", status, lang))
 
 
-def _esc(value: object) -> str:
-    """Escape text for HTML and for the JavaScript template strings Folium puts HTML into.
-
-    Besides ``html.escape`` (``<``, ``>``, ``&``, quotes), the characters that could end or run
-    code inside a JavaScript template string (backtick, ``$``, backslash) become HTML entities,
-    which a browser shows as the plain characters.
-    """
-    return html.escape(str(value), quote=True).translate(_JS_UNSAFE)
+# -- page ----------------------------------------------------------------------------------------
 
 
-def _label(prefix: str, value: object, lang: str) -> str:
-    """Translate a coded value (``level_nine_year``...); show unknown codes as they are."""
-    key = f"{prefix}_{value}"
-    return t(key, lang) if key in STRINGS else str(value)
+def _page(m: folium.Map) -> Figure:
+    """The HTML page (branca Figure) the map is drawn in."""
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    return root
 
 
-def _text(value: object) -> str:
-    """Text of a data value, or a dash when missing."""
-    return _MISSING if value is None or pd.isna(value) else str(value)
-
-
-def _count(value: object) -> int:
-    """A whole count; a missing value counts as 0."""
-    return 0 if pd.isna(value) else int(value)  # type: ignore[call-overload]
-
-
-def _number(value: object, digits: int) -> str:
-    """A number with `digits` decimals, or a dash when missing."""
-    return _MISSING if pd.isna(value) else f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
-
-
-def _table(rows: Iterable[tuple[str, str]], *, heading: str) -> str:
-    """An HTML popup: a bold heading over a two-column table; all text is escaped here."""
-    body = "".join(
-        f"<tr><th>{_esc(label)}</th><td>{_esc(value)}</td></tr>" for label, value in rows
-    )
-    return f'<div class="plan-popup"><b>{_esc(heading)}</b><table>{body}</table></div>'
-
-
-# -- layers --------------------------------------------------------------------------------------
-
-
-def _base_map(boundary: gpd.GeoDataFrame, *, lang: str) -> folium.Map:
-    """An empty map fitted to the boundary, with OpenStreetMap as an optional base layer."""
+def _base_map(boundary: gpd.GeoDataFrame, *, tiles: BaseTiles | None, lang: str) -> folium.Map:
+    """An empty self-contained map fitted to the boundary, with the base tiles if any."""
     minx, miny, maxx, maxy = boundary.total_bounds
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
@@ -260,46 +395,43 @@ def _base_map(boundary: gpd.GeoDataFrame, *, lang: str) -> folium.Map:
         tiles=None,
         control_scale=True,
     )
-    folium.TileLayer("OpenStreetMap", name=t("layer_osm", lang)).add_to(m)
+    inline_leaflet(m)
+    if tiles is not None:
+        host = urlsplit(tiles.url).hostname or ""
+        name = tiles.name if tiles.name not in (None, "osm") else None
+        folium.TileLayer(
+            tiles=tiles.url,
+            attr=esc(tiles.attribution or host),
+            name=name or t("layer_osm" if tiles.name == "osm" else "layer_tiles", lang),
+            subdomains=tiles.subdomains,
+            max_zoom=tiles.max_zoom,
+        ).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
-    _page(m).header.add_child(folium.Element(_CSS))
+    _page(m).header.add_child(folium.Element(_CSS), name="plan_css")
     return m
 
 
-def _group(m: folium.Map, key: str, *, lang: str, show: bool = True) -> folium.FeatureGroup:
-    """A toggleable layer named by the i18n `key`."""
-    group = folium.FeatureGroup(name=t(key, lang), show=show)
+def _group(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
+    """A toggleable layer with a visible `name`."""
+    group = folium.FeatureGroup(name=esc(name), show=show)
     group.add_to(m)
     return group
 
 
-def _page(m: folium.Map) -> Figure:
-    """The HTML page (branca Figure) the map is drawn in."""
-    return cast(Figure, m.get_root())
-
-
-def _add_title(m: folium.Map, plan: Plan, *, lang: str) -> None:
-    """Put the plan name (and the solve status, if known) on top of the page."""
-    title = t("map_title", lang, name=plan.name)
-    status = plan.summary.get("status") if isinstance(plan.summary, Mapping) else None
-    subtitle = (
-        "" if status is None else t("map_status", lang, status=_label("status", status, lang))
-    )
-    _page(m).title = _esc(title)
+def _add_title(m: folium.Map, title: str, subtitle: str) -> None:
+    """Put the title (and a subtitle) on top of the page and in the browser tab."""
+    _page(m).title = esc(title)
     _page(m).html.add_child(
         folium.Element(
-            '<div style="position:fixed;top:10px;left:50%;transform:translateX(-50%);'
-            "z-index:1000;background:rgba(255,255,255,0.92);padding:6px 16px;"
-            'border:1px solid #9ca3af;border-radius:4px;text-align:center;font-family:sans-serif">'
-            f'<div style="font-size:17px;font-weight:bold">{_esc(title)}</div>'
-            f'<div style="font-size:12px;color:#4b5563">{_esc(subtitle)}</div></div>'
+            f'<div class="plan-title"><div class="name">{esc(title)}</div>'
+            f'<div class="sub">{esc(subtitle)}</div></div>'
         )
     )
 
 
 def _add_boundary(m: folium.Map, boundary: gpd.GeoDataFrame, *, lang: str) -> None:
     """The county outline: no fill, dark line, not clickable."""
-    group = _group(m, "layer_boundary", lang=lang)
+    group = _group(m, t("layer_boundary", lang))
     folium.GeoJson(
         boundary[["geometry"]].to_geo_dict(),
         style_function=_boundary_style,
@@ -308,245 +440,202 @@ def _add_boundary(m: folium.Map, boundary: gpd.GeoDataFrame, *, lang: str) -> No
     ).add_to(group)
 
 
-def _add_catchments(
+# -- comparison layers ---------------------------------------------------------------------------
+
+
+def _plan_pair(
     m: folium.Map,
-    catchments: gpd.GeoDataFrame,
+    a: Layers,
+    b: Layers,
     *,
     level: str,
-    names: Mapping[str, str],
     colours: Mapping[str, str],
     lang: str,
-) -> None:
-    """One GeoJson layer of the catchments of `level`, filled with each school's colour."""
-    group = _group(m, f"layer_catchments_{level}", lang=lang)
-    part = catchments[catchments["level"] == level]
-    if part.empty:
+) -> tuple[folium.FeatureGroup, folium.FeatureGroup]:
+    """The catchments of `level` of plans A and B, as two layers; B's primary shown."""
+    groups = []
+    for side, layers in (("a", a), ("b", b)):
+        name = t(f"layer_catchments_{level}_of", lang, plan=t(f"compare_{side}", lang))
+        group = _group(m, name, show=side == "b" and level == "primary")
+        add_catchments(group, layers, level=level, colours=colours, lang=lang)
+        groups.append(group)
+    return groups[0], groups[1]
+
+
+def _school_pair(
+    m: folium.Map, a: Layers, b: Layers, *, lang: str
+) -> tuple[folium.FeatureGroup, folium.FeatureGroup]:
+    """The schools of plans A and B, as two layers; B's shown."""
+    groups = []
+    for side, layers in (("a", a), ("b", b)):
+        name = t("layer_schools_of", lang, plan=t(f"compare_{side}", lang))
+        group = _group(m, name, show=side == "b")
+        add_schools(group, layers, lang=lang)
+        groups.append(group)
+    return groups[0], groups[1]
+
+
+def _is_open(schools: pd.DataFrame) -> pd.Series:
+    """Open after the plan, by school id."""
+    ids = schools["school_id"].astype(str).to_numpy()
+    return pd.Series((schools["decision"] != "close").to_numpy(), index=ids).groupby(level=0).any()
+
+
+def _add_school_changes(group: folium.FeatureGroup, a: Layers, b: Layers, *, lang: str) -> None:
+    """Rings around schools open in A but not in B (closed) and open in B but not in A."""
+    open_a, open_b = _is_open(a.schools), _is_open(b.schools)
+    ids = open_a.index.union(open_b.index)
+    open_a, open_b = open_a.reindex(ids, fill_value=False), open_b.reindex(ids, fill_value=False)
+    change = pd.Series(np.where(open_a & ~open_b, "closed", ""), index=ids)
+    change[open_b & ~open_a] = "opened"
+    change = change[change != ""]
+    if change.empty:
         return
-    ids = part["school_id"].astype(str)
+    where = pd.concat([b.schools, a.schools]).assign(sid=lambda s: s["school_id"].astype(str))
+    where = where.drop_duplicates("sid").set_index("sid").loc[change.index]
     tips = [
-        _esc(
+        esc(t(f"tooltip_school_{kind}", lang, name=name))
+        for kind, name in zip(change, where["name"], strict=True)
+    ]
+    data = gpd.GeoDataFrame(
+        {"tip": tips, "change": change.to_numpy()}, geometry=where.geometry.to_numpy(), crs=WGS84
+    )
+    folium.GeoJson(
+        data.to_geo_dict(),
+        style_function=_school_change_style,
+        marker=folium.CircleMarker(radius=20, class_name="change-school"),
+        tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+def _changed_villages(a: Layers, b: Layers, level: str) -> pd.DataFrame:
+    """Villages whose school of `level` differs between A and B, with both schools."""
+    col = f"school_{level}"
+    left = a.villages[["village_id", col]].assign(village_id=lambda v: v["village_id"].astype(str))
+    right = b.villages[["village_id", "name", col, "geometry"]].assign(
+        village_id=lambda v: v["village_id"].astype(str)
+    )
+    both = right.merge(left, on="village_id", suffixes=("_b", "_a"))
+    differs = both[f"{col}_a"].fillna("").astype(str) != both[f"{col}_b"].fillna("").astype(str)
+    return both[differs.to_numpy()]
+
+
+def _add_village_changes(
+    group: folium.FeatureGroup, a: Layers, b: Layers, *, level: str, lang: str
+) -> None:
+    """Villages whose school changed: a ring, a dashed line to A's school, a solid one to B's."""
+    changed = _changed_villages(a, b, level)
+    if changed.empty:
+        return
+    sites = pd.concat([b.schools, a.schools]).assign(sid=lambda s: s["school_id"].astype(str))
+    sites = sites.drop_duplicates("sid").set_index("sid")
+    names = {**a.names, **b.names}
+    unassigned = t("popup_unassigned", lang)
+    features: list[dict[str, Any]] = []
+    for row in changed.to_dict("records"):
+        ends = {side: row[f"school_{level}_{side}"] for side in ("a", "b")}
+        tip = esc(
             t(
-                "tooltip_catchment",
+                "tooltip_village_change",
                 lang,
-                school=names.get(sid, sid),
+                village=row["name"],
                 level=t(f"level_{level}", lang),
-                students=f"{_count(students):,}",
-                villages=f"{_count(n):,}",
+                a=unassigned if pd.isna(ends["a"]) else names.get(str(ends["a"]), ends["a"]),
+                b=unassigned if pd.isna(ends["b"]) else names.get(str(ends["b"]), ends["b"]),
             )
         )
-        for sid, students, n in zip(ids, part["students"], part["villages"], strict=True)
-    ]
-    data = gpd.GeoDataFrame(
-        {"tip": tips, "color": ids.map(colours).fillna(_NO_COLOUR).to_numpy()},
-        geometry=part.geometry.to_numpy(),
-        crs=WGS84,
-    )
+        point = row["geometry"]
+        features.append(_feature(point, kind="village", tip=tip))
+        for side, sid in ends.items():
+            if not pd.isna(sid) and str(sid) in sites.index:
+                school = sites.geometry.loc[str(sid)]
+                line = shapely.LineString([point, school])
+                features.append(_feature(line, kind="old" if side == "a" else "new", tip=tip))
     folium.GeoJson(
-        data.to_geo_dict(),
-        style_function=_catchment_style,
+        {"type": "FeatureCollection", "features": features},
+        style_function=_village_change_style,
+        marker=folium.CircleMarker(radius=9, class_name="change-village"),
         tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
         control=False,
     ).add_to(group)
 
 
-def _add_links(
-    m: folium.Map,
-    villages: gpd.GeoDataFrame,
-    schools: gpd.GeoDataFrame,
-    *,
-    level: str,
-    colours: Mapping[str, str],
-    lang: str,
-) -> None:
-    """Straight lines from each village to its school of `level`; hidden when the map opens."""
-    group = _group(m, f"layer_links_{level}", lang=lang, show=False)
-    sites = schools.assign(key=schools["school_id"].astype(str)).drop_duplicates("key")
-    sites = sites.set_index("key")
-    assigned = villages[villages[f"school_{level}"].notna()]
-    ids = assigned[f"school_{level}"].astype(str)
-    assigned, ids = assigned[ids.isin(sites.index).to_numpy()], ids[ids.isin(sites.index)]
-    if assigned.empty:
-        return
-    ends = np.stack(
-        [
-            shapely.get_coordinates(assigned.geometry.to_numpy()),
-            shapely.get_coordinates(sites.geometry.loc[ids].to_numpy()),
-        ],
-        axis=1,
-    )
-    tips = [
-        _esc(
-            t(
-                "tooltip_link",
-                lang,
-                village=village,
-                school=school,
-                km=_number(metres / 1000, 1),
-                minutes=_number(minutes, 0),
-            )
-        )
-        for village, school, metres, minutes in zip(
-            assigned["name"],
-            sites["name"].loc[ids],
-            assigned[f"distance_m_{level}"],
-            assigned[f"minutes_{level}"],
-            strict=True,
-        )
-    ]
-    data = gpd.GeoDataFrame(
-        {"tip": tips, "color": ids.map(colours).fillna(_NO_COLOUR).to_numpy()},
-        geometry=shapely.linestrings(ends),
-        crs=WGS84,
-    )
-    folium.GeoJson(
-        data.to_geo_dict(),
-        style_function=_link_style,
-        tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
-        control=False,
-    ).add_to(group)
+def _feature(geometry: shapely.Geometry, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(shapely.set_precision(geometry, 1e-6)),
+        "properties": properties,
+    }
 
 
-def _add_villages(
-    m: folium.Map, villages: gpd.GeoDataFrame, *, names: Mapping[str, str], lang: str
-) -> folium.FeatureGroup:
-    """Villages as one GeoJson layer of small circles, area proportional to children."""
-    group = _group(m, "layer_villages", lang=lang)
-    if villages.empty:
-        return group
-    children = sum(villages[f"children_{level}"].fillna(0) for level in LEVELS)
-    unassigned = np.zeros(len(villages), dtype=bool)
-    for level in LEVELS:
-        unassigned |= (
-            (villages[f"children_{level}"].fillna(0) > 0) & villages[f"school_{level}"].isna()
-        ).to_numpy()
-    data = gpd.GeoDataFrame(
-        {
-            "tip": villages["name"].map(_esc).to_numpy(),
-            "popup": [
-                _village_popup(row, names=names, lang=lang) for row in villages.to_dict("records")
-            ],
-            "radius": np.round(np.clip(2 + 0.3 * np.sqrt(children.clip(lower=0)), 2, 10), 1),
-            "unassigned": unassigned.tolist(),
-        },
-        geometry=villages.geometry.to_numpy(),
-        crs=WGS84,
-    )
-    folium.GeoJson(
-        data.to_geo_dict(),
-        style_function=_village_style,
-        marker=folium.CircleMarker(class_name="village-marker"),
-        tooltip=folium.GeoJsonTooltip(["tip"], labels=False),
-        popup=folium.GeoJsonPopup(["popup"], labels=False, localize=False, max_width=320),
-        control=False,
-    ).add_to(group)
-    return group
-
-
-def _add_schools(m: folium.Map, schools: gpd.GeoDataFrame, *, lang: str) -> folium.FeatureGroup:
-    """One circle marker per school: colour by decision, area by students after the plan.
-
-    A closed school is drawn grey with a dashed outline and sized by its students before.
-    """
-    group = _group(m, "layer_schools", lang=lang)
-    before = sum(schools[f"students_{level}_before"].fillna(0) for level in LEVELS)
-    after = sum(schools[f"students_{level}"].fillna(0) for level in LEVELS)
-    size = after.where(schools["decision"] != "close", before).clip(lower=0)
-    radii = np.clip(4 + 0.35 * np.sqrt(size.to_numpy(dtype=float)), 4, 22)
-    for row, radius in zip(schools.to_dict("records"), radii, strict=True):
-        decision = row["decision"]
-        tip = t("tooltip_school", lang, name=row["name"], decision=t(f"decision_{decision}", lang))
-        folium.CircleMarker(
-            location=[row["geometry"].y, row["geometry"].x],
-            radius=float(radius),
-            weight=2,
-            class_name=f"school-marker school-{decision}",
-            popup=folium.Popup(_school_popup(row, lang=lang), max_width=360),
-            tooltip=folium.Tooltip(_esc(tip)),
-            **_DECISION_STYLE[decision],
-        ).add_to(group)
-    return group
-
-
-def _school_popup(row: Mapping[str, Any], *, lang: str) -> str:
-    """Popup of one school: identity, students before -> after, classes, class size, use."""
-    rows = [
-        (t("popup_level", lang), _label("level", row["level"], lang)),
-        (t("popup_township", lang), _text(row["township"])),
-        (t("popup_decision", lang), _label("decision", row["decision"], lang)),
-    ]
-    for level in LEVELS:
-        before, after = _count(row[f"students_{level}_before"]), _count(row[f"students_{level}"])
-        classes = _count(row[f"classes_{level}"])
-        if level not in _LEVELS_TAUGHT.get(row["level"], ()) and before + after + classes == 0:
-            continue
-        name = t(f"level_{level}", lang)
-        rows += [
-            (t("popup_students", lang, level=name), f"{before:,} → {after:,}"),
-            (t("popup_classes", lang, level=name), f"{classes:,}"),
-            (
-                t("popup_class_size", lang, level=name),
-                _number(after / classes, 1) if classes else _MISSING,
-            ),
-        ]
-    use = row.get("utilisation")
-    rows.append((t("popup_utilisation", lang), _MISSING if pd.isna(use) else f"{use:.0%}"))
-    return _table(rows, heading=str(row["name"]))
-
-
-def _village_popup(row: Mapping[str, Any], *, names: Mapping[str, str], lang: str) -> str:
-    """Popup of one village: children per level and the school each level goes to."""
-    rows = [(t("popup_township", lang), _text(row["township"]))]
-    for level in LEVELS:
-        name = t(f"level_{level}", lang)
-        sid = row[f"school_{level}"]
-        school = (
-            t("popup_unassigned", lang)
-            if sid is None or pd.isna(sid)
-            else t(
-                "popup_assignment",
-                lang,
-                school=names.get(str(sid), str(sid)),
-                km=_number(row[f"distance_m_{level}"] / 1000, 1),
-                minutes=_number(row[f"minutes_{level}"], 0),
-            )
-        )
-        rows += [
-            (t("popup_children", lang, level=name), f"{_count(row[f'children_{level}']):,}"),
-            (t("popup_school", lang, level=name), school),
-        ]
-    return _table(rows, heading=str(row["name"]))
-
-
-def _add_legend(m: folium.Map, *, lang: str) -> None:
-    """A fixed box, bottom left, explaining colours and sizes."""
-    items = [
-        (_swatch(s["fill_color"], s["color"], dashed="dash_array" in s), f"legend_{decision}")
-        for decision, s in _DECISION_STYLE.items()
-    ]
-    items += [
-        (_swatch(_VILLAGE_FILL, "#ffffff"), "legend_village"),
-        (_swatch(_VILLAGE_FILL, _UNASSIGNED), "legend_unassigned"),
-        (_swatch(_PALETTE[0], "#4b5563", round_=False), "legend_catchment"),
-    ]
-    rows = "".join(f"<div>{swatch}{_esc(t(key, lang))}</div>" for swatch, key in items)
-    _page(m).html.add_child(
-        folium.Element(
-            '<div class="plan-legend" style="position:fixed;bottom:24px;left:10px;z-index:1000;'
-            "background:rgba(255,255,255,0.92);padding:8px 10px;border:1px solid #9ca3af;"
-            'border-radius:4px;font-size:12px;line-height:20px;font-family:sans-serif">'
-            f"<b>{_esc(t('legend_title', lang))}</b>{rows}"
-            f'<div style="color:#4b5563">{_esc(t("legend_school_size", lang))}</div></div>'
-        )
-    )
+# -- legend --------------------------------------------------------------------------------------
 
 
 def _swatch(fill: str, line: str, *, dashed: bool = False, round_: bool = True) -> str:
-    """A small legend symbol: a circle (markers) or a square (areas)."""
+    """A small legend symbol: a circle (markers), a square (areas) or a line."""
     return (
-        '<span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
-        f"vertical-align:middle;border-radius:{'50%' if round_ else '2px'};background:{fill};"
+        '<span class="swatch" style="display:inline-block;width:12px;height:12px;'
+        f"border-radius:{'50%' if round_ else '2px'};background:{fill};"
         f'border:2px {"dashed" if dashed else "solid"} {line}"></span>'
     )
+
+
+def _line_swatch(colour: str, *, dashed: bool = False) -> str:
+    return (
+        '<span class="swatch" style="display:inline-block;width:16px;height:0;'
+        f'border-top:3px {"dashed" if dashed else "solid"} {colour}"></span>'
+    )
+
+
+def _plan_legend_items(lang: str) -> list[tuple[str, str]]:
+    """Legend rows for villages and catchments: (symbol HTML, label)."""
+    return [
+        (_swatch(VILLAGE_FILL, "#ffffff"), t("legend_village", lang)),
+        (_swatch(VILLAGE_FILL, UNASSIGNED), t("legend_unassigned", lang)),
+        (_swatch(PALETTE[0], "#4b5563", round_=False), t("legend_catchment", lang)),
+    ]
+
+
+def _change_legend_items(lang: str) -> list[tuple[str, str]]:
+    """Legend rows for the comparison's changes."""
+    return [
+        (_swatch("transparent", _CHANGE["closed"], dashed=True), t("legend_school_closed", lang)),
+        (_swatch("transparent", _CHANGE["opened"]), t("legend_school_opened", lang)),
+        (_swatch("transparent", _CHANGE["village"]), t("legend_village_changed", lang)),
+        (_line_swatch(_CHANGE["old"], dashed=True), t("legend_line_a", lang)),
+        (_line_swatch(_CHANGE["village"]), t("legend_line_b", lang)),
+        (_swatch(PALETTE[0], "#4b5563", round_=False), t("legend_catchment", lang)),
+    ]
+
+
+def _add_legend(
+    m: folium.Map,
+    *,
+    decisions: Sequence[str],
+    extra: Sequence[tuple[str, str]],
+    tiles: BaseTiles | None,
+    lang: str,
+) -> None:
+    """The legend, as a control in the bottom-left corner (above the scale bar)."""
+    items = [(school_icon(d, 14), t(f"legend_{d}", lang)) for d in decisions]
+    rows = "".join(f"<div>{symbol}{esc(text)}</div>" for symbol, text in [*items, *extra])
+    examples = pd.Series([100, 500, 2000])
+    sizes = "".join(
+        school_icon("keep", float(size)) + f"{students:,} "
+        for students, size in zip(
+            examples, symbol_size(examples, pd.Series(["keep"] * 3)), strict=True
+        )
+    )
+    note = ""
+    if tiles is not None and tiles.coordinates == "gcj02":
+        note = f'<div class="note">{esc(t("map_note_gcj02", lang))}</div>'
+    html = (
+        f"<b>{esc(t('legend_title', lang))}</b>{rows}"
+        f'<div class="sizes">{esc(t("legend_school_size", lang))}</div>'
+        f'<div class="sizes">{sizes}</div>{note}'
+    )
+    LegendControl(html).add_to(m)
 
 
 # -- styles (GeoJSON feature -> Leaflet path options) --------------------------------------------
@@ -556,46 +645,20 @@ def _boundary_style(feature: dict[str, Any]) -> dict[str, Any]:
     return {"fill": False, "color": "#111827", "weight": 3, "opacity": 0.9}
 
 
-def _catchment_style(feature: dict[str, Any]) -> dict[str, Any]:
-    colour = feature["properties"]["color"]
-    return {"fillColor": colour, "fillOpacity": 0.35, "color": "#4b5563", "weight": 1}
-
-
-def _link_style(feature: dict[str, Any]) -> dict[str, Any]:
-    return {"color": feature["properties"]["color"], "weight": 2, "opacity": 0.85}
-
-
-def _village_style(feature: dict[str, Any]) -> dict[str, Any]:
-    props = feature["properties"]
+def _school_change_style(feature: dict[str, Any]) -> dict[str, Any]:
+    closed = feature["properties"]["change"] == "closed"
     return {
-        "radius": props["radius"],
-        "fillColor": _VILLAGE_FILL,
-        "fillOpacity": 0.8,
-        "color": _UNASSIGNED if props["unassigned"] else "#ffffff",
-        "weight": 2 if props["unassigned"] else 1,
+        "fill": False,
+        "color": _CHANGE["closed" if closed else "opened"],
+        "weight": 4,
+        "dashArray": "6 4" if closed else None,
     }
 
 
-class _KeepOnTop(MacroElement):
-    """Bring the given layers back on top whenever another overlay is switched on.
-
-    Leaflet draws a layer switched on last above the others, so catchments turned off and on
-    again would cover the school and village markers and catch their clicks.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.on("overlayadd", function () {
-            {%- for layer in this.layers %}
-            {{ layer.get_name() }}.bringToFront();
-            {%- endfor %}
-        });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, layers: Sequence[folium.FeatureGroup]) -> None:
-        super().__init__()
-        self._name = "KeepOnTop"
-        self.layers = list(layers)
+def _village_change_style(feature: dict[str, Any]) -> dict[str, Any]:
+    kind = feature["properties"]["kind"]
+    if kind == "village":
+        return {"fill": False, "color": _CHANGE["village"], "weight": 3}
+    if kind == "old":
+        return {"color": _CHANGE["old"], "weight": 2, "dashArray": "5 5", "className": "old"}
+    return {"color": _CHANGE["village"], "weight": 3, "className": "new"}

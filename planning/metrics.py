@@ -44,28 +44,51 @@ def travel_stats(villages: gpd.GeoDataFrame, level: str, limit_m: float) -> dict
 
 
 def compliance(schools: pd.DataFrame, scenario: Scenario, *, after: bool) -> dict[str, int]:
-    """Schools breaking the size and class-size rules, before (as reported) or after the plan."""
-    suffix = "" if after else "_before"
+    """Schools breaking the national rules, before (as reported) or after the plan.
+
+    ``school_size``: over 2,000 students (2,500 nine-year); ``class_size``: more students per
+    class than allowed (after the plan: the fewest legal classes do not fit the classrooms);
+    ``big_classes_56`` / ``super_big_classes_66``: average class of 56+ / 66+ (大班额);
+    ``class_count``: more classes than the school type's limit; ``small_schools``: open schools
+    under the minimum size that are not protected.
+    """
+    rules = scenario.rules
+    sfx = "" if after else "_before"
     live = (
         schools[schools["decision"] != "close"] if after else schools[schools["decision"] != "new"]
     )
-    total = live[f"students_primary{suffix}"] + live[f"students_junior{suffix}"]
-    over_size = total > live["max_students"]
+    total = live[f"students_primary{sfx}"] + live[f"students_junior{sfx}"]
+    classes = live[f"classes_primary{sfx}"] + live[f"classes_junior{sfx}"]
+    avg_p = live[f"students_primary{sfx}"] / live[f"classes_primary{sfx}"].replace(0, np.nan)
+    avg_j = live[f"students_junior{sfx}"] / live[f"classes_junior{sfx}"].replace(0, np.nan)
     if after:
-        # classes are the fewest legal ones; the rule breaks when they do not fit the classrooms
-        over_class = live["classes_primary"] + live["classes_junior"] > live["classrooms"]
-        big = pd.Series(False, index=live.index)
+        over_class = classes > live["classrooms"]
     else:
-        avg_p = live["students_primary_before"] / live["classes_primary_before"].replace(0, np.nan)
-        avg_j = live["students_junior_before"] / live["classes_junior_before"].replace(0, np.nan)
-        over_class = (avg_p > scenario.rules.class_size_primary) | (
-            avg_j > scenario.rules.class_size_junior
-        )
-        big = (avg_p >= 56) | (avg_j >= 56)
+        over_class = (avg_p > rules.class_size_primary) | (avg_j > rules.class_size_junior)
+    limit = live["level"].map(lambda k: rules.max_classes(k) or np.inf).astype(float)
+    protected = live["protected"].astype(bool) if "protected" in live else False
+    protected = protected | live.index.isin(rules.protected_schools)
+    small = (total < rules.min_students) & ~protected & (total > 0 if not after else True)
     return {
-        "school_size": int(over_size.sum()),
+        "school_size": int((total > live["max_students"]).sum()),
         "class_size": int(over_class.sum()),
-        "big_classes_56": int(big.sum()),
+        "big_classes_56": int(((avg_p >= 56) | (avg_j >= 56)).sum()),
+        "super_big_classes_66": int(((avg_p >= 66) | (avg_j >= 66)).sum()),
+        "class_count": int((classes > limit).sum()),
+        "small_schools": int(small.sum()),
+    }
+
+
+def capital_costs(schools: pd.DataFrame, scenario: Scenario) -> dict[str, float | None]:
+    """Building and expansion costs of the plan, 万元."""
+    build = schools.get("build_cost_wan", pd.Series(dtype=float)).fillna(0).sum()
+    added = schools.get("classrooms_added", pd.Series(dtype=float)).fillna(0).sum()
+    expand = added * scenario.expansion.cost_per_classroom_wan
+    return {
+        "build": round(float(build), 1),
+        "expansion": round(float(expand), 1),
+        "capital": round(float(build + expand), 1),
+        "budget": scenario.costs.budget_wan,
     }
 
 
@@ -96,8 +119,9 @@ def summarise(
         **solve,
         "travel_costs": travel_method,
         "schools": {
-            "open": int(decisions.get("keep", 0) + decisions.get("new", 0)),
-            "kept": int(decisions.get("keep", 0)),
+            "open": int(len(schools) - decisions.get("close", 0)),
+            "kept": int(decisions.get("keep", 0) + decisions.get("expand", 0)),
+            "expanded": int(decisions.get("expand", 0)),
             "closed": int(decisions.get("close", 0)),
             "new": int(decisions.get("new", 0)),
         },
@@ -112,6 +136,9 @@ def summarise(
             "school_size": after["school_size"],
             "class_size": after["class_size"],
             "travel_limit": over_limit,
+            "class_count": after["class_count"],
+            "small_schools": after["small_schools"],
         },
         "baseline": compliance(schools, scenario, after=False),
+        "costs_wan": capital_costs(schools, scenario),
     }

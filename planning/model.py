@@ -6,20 +6,26 @@ Sets: demand rows k = (village i, level l) with d_k students; options j (an exis
 or one school type at one candidate site); pairs (k, j) that are within the travel limits.
 
 Variables: y_j in {0,1} (option open); x_kj in {0,1} (demand k goes to option j);
-c_jl in Z+ (classes of level l at option j, only when class sizes are given).
+c_jl in Z+ (classes of level l at option j, only when class sizes are given);
+e_j in {0..E_j} (classrooms added to option j, only where E_j > 0).
 
-    minimise   sum_kj a_kj x_kj + sum_j f_j y_j + sum_j g_j (1 - y_j)
+    minimise   sum_kj a_kj x_kj + sum_j f_j y_j + sum_j g_j (1 - y_j) + sum_j h_j e_j
     subject to sum_j x_kj = 1                           every demand row is served once
                x_kj <= y_j                              only by an open option
                sum_k:l d_k x_kj <= s_l c_jl             integer classes of at most s_l students
-               sum_l c_jl <= C_j y_j                    classes fit the classrooms / design
+               sum_l c_jl <= C_j y_j + e_j              classes fit the classrooms / design
+               e_j <= E_j y_j                           expansion only of an open school
+               sum_l c_jl <= L_j y_j                    class-count limit of the school type
                sum_k d_k x_kj <= M_j y_j                school size limit
+               sum_k d_k x_kj >= m_j y_j                minimum size of a kept school
                sum_{j at site} y_j <= 1                 one design per candidate site
+               sum_j b_j y_j + sum_j h'_j e_j <= B      (optional: capital budget)
                sum_j y_j = p                            (optional: exactly p open, the CPMP)
 
 a_kj is the assignment cost (e.g. students x km x value per student-km), f_j the cost of having
 j open (running an existing school, building a new one), g_j the cost of closing an existing
-school. Options can be forced open or closed.
+school, h_j the objective cost of one added classroom; b_j and h'_j are the capital costs counted
+against the budget B. Options can be forced open or closed.
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ from planning._errors import InfeasiblePlanError, SolverError
 logger = logging.getLogger(__name__)
 
 OPTION_COLUMNS = ("site_id", "fixed_cost", "closed_cost", "max_students", "max_classes", "forced")
+# optional option columns and their defaults
+OPTION_DEFAULTS: dict[str, Any] = {
+    "min_students": 0.0,  # m_j
+    "class_limit": np.nan,  # L_j
+    "max_expand": 0,  # E_j
+    "expand_cost": 0.0,  # h_j (objective)
+    "capex": 0.0,  # b_j (budget)
+    "expand_capex": 0.0,  # h'_j (budget)
+    "expand_fixed": np.nan,  # a planner's expansion: e_j fixed to this many classrooms
+}
 
 
 @dataclass(frozen=True)
@@ -55,13 +71,21 @@ class ModelInput:
         Columns ``village_id, level, students`` (students > 0); one row per demand point.
     options
         Indexed by ``option_id``; columns ``site_id, fixed_cost, closed_cost, max_students,
-        max_classes`` (NaN: no classroom limit) and ``forced`` (``"open"``, ``"closed"`` or "").
+        max_classes`` (NaN: no classroom limit) and ``forced`` (``"open"``, ``"closed"`` or "");
+        optionally ``min_students, class_limit, max_expand, expand_cost, capex, expand_capex``
+        (see ``OPTION_DEFAULTS`` and the module docstring).
     pairs
         Columns ``village_id, level, option_id, cost``: allowed assignments and their cost.
     class_size
         Students per class per level; ``None`` for a capacity in students only (no classes).
     p
         If given, exactly ``p`` options are open.
+    budget
+        If given, capital cost (``capex`` of open options plus ``expand_capex`` per added
+        classroom) may not exceed it.
+    min_size_penalty
+        If given, the minimum-size rows become elastic: each student missing costs this much
+        (used to explain infeasible scenarios; see ``SolveResult.shortfall``).
     """
 
     demand: pd.DataFrame
@@ -69,6 +93,16 @@ class ModelInput:
     pairs: pd.DataFrame
     class_size: dict[str, int] | None = None
     p: int | None = None
+    budget: float | None = None
+    min_size_penalty: float | None = None
+
+    def option_table(self) -> pd.DataFrame:
+        """``options`` with every optional column present (defaults filled in)."""
+        opts = self.options.copy()
+        for col, default in OPTION_DEFAULTS.items():
+            if col not in opts.columns:
+                opts[col] = default
+        return opts
 
 
 @dataclass(frozen=True)
@@ -90,6 +124,10 @@ class SolveResult:
     assignment: pd.DataFrame  # village_id, level, option_id
     classes: pd.DataFrame  # option_id, level, classes
     stats: dict[str, Any] = field(default_factory=dict)
+    expansions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["option_id", "classrooms_added"])
+    )
+    shortfall: dict[str, float] = field(default_factory=dict)  # elastic minimum-size rows
 
 
 @dataclass
@@ -102,7 +140,9 @@ class BuiltModel:
     x: list[pulp.LpVariable]
     y: dict[str, pulp.LpVariable]
     c: dict[tuple[str, str], pulp.LpVariable]
+    e: dict[str, pulp.LpVariable]
     seconds: float
+    short: dict[str, pulp.LpVariable] = field(default_factory=dict)
 
 
 def build_model(data: ModelInput) -> BuiltModel:
@@ -115,17 +155,17 @@ def build_model(data: ModelInput) -> BuiltModel:
     """
     start = time.perf_counter()
     pairs = _check_pairs(data)
+    opts = data.option_table()
     prob = pulp.LpProblem("school_layout", pulp.LpMinimize)
-    y = {
-        j: prob.add_variable(f"y_{n}", cat=pulp.LpBinary) for n, j in enumerate(data.options.index)
-    }
+    y = {j: prob.add_variable(f"y_{n}", cat=pulp.LpBinary) for n, j in enumerate(opts.index)}
     x = [prob.add_variable(f"x_{n}", cat=pulp.LpBinary) for n in range(len(pairs))]
     pairs = pairs.assign(var=np.arange(len(pairs)))
     c = _class_vars(prob, data, pairs)
-    prob.setObjective(_objective(data, pairs, x, y))
+    e = _expansion_vars(prob, opts)
+    prob.setObjective(_objective(opts, pairs, x, y, e))
     _add_assignment_rows(prob, pairs, x, y)
-    _add_capacity_rows(prob, data, pairs, x, y, c)
-    _add_option_rows(prob, data, y)
+    short = _add_capacity_rows(prob, data, opts, pairs, x, y, c, e)
+    _add_option_rows(prob, data, opts, y, e)
     seconds = time.perf_counter() - start
     logger.info(
         "model: %d assignment, %d open, %d class variables, built in %.1f s",
@@ -134,7 +174,23 @@ def build_model(data: ModelInput) -> BuiltModel:
         len(c),
         seconds,
     )
-    return BuiltModel(problem=prob, data=data, pair_rows=pairs, x=x, y=y, c=c, seconds=seconds)
+    return BuiltModel(
+        problem=prob, data=data, pair_rows=pairs, x=x, y=y, c=c, e=e, seconds=seconds, short=short
+    )
+
+
+def _expansion_vars(prob: pulp.LpProblem, opts: pd.DataFrame) -> dict[str, pulp.LpVariable]:
+    """e_j for options that may (max_expand > 0) or must (expand_fixed) add classrooms."""
+    out = {}
+    for n, (j, row) in enumerate(opts.iterrows()):
+        if pd.notna(row["expand_fixed"]):
+            lo = hi = int(row["expand_fixed"])
+        elif row["max_expand"] > 0:
+            lo, hi = 0, int(row["max_expand"])
+        else:
+            continue
+        out[j] = prob.add_variable(f"e_{n}", lowBound=lo, upBound=hi, cat=pulp.LpInteger)
+    return out
 
 
 def _check_pairs(data: ModelInput) -> pd.DataFrame:
@@ -169,12 +225,16 @@ def _class_vars(
 
 
 def _objective(
-    data: ModelInput, pairs: pd.DataFrame, x: list[pulp.LpVariable], y: dict[str, pulp.LpVariable]
+    opts: pd.DataFrame,
+    pairs: pd.DataFrame,
+    x: list[pulp.LpVariable],
+    y: dict[str, pulp.LpVariable],
+    e: dict[str, pulp.LpVariable],
 ) -> pulp.LpAffineExpression:
     terms = list(zip(x, pairs["cost"].to_numpy(dtype=float), strict=True))
-    opts = data.options
     net = (opts["fixed_cost"] - opts["closed_cost"]).to_numpy(dtype=float)
     terms += [(y[j], f) for j, f in zip(opts.index, net, strict=True) if f != 0]
+    terms += [(v, float(opts.at[j, "expand_cost"])) for j, v in e.items()]
     return pulp.LpAffineExpression(terms, constant=float(opts["closed_cost"].sum()))
 
 
@@ -193,31 +253,62 @@ def _add_assignment_rows(
 def _add_capacity_rows(
     prob: pulp.LpProblem,
     data: ModelInput,
+    opts: pd.DataFrame,
     pairs: pd.DataFrame,
     x: list[pulp.LpVariable],
     y: dict[str, pulp.LpVariable],
     c: dict[tuple[str, str], pulp.LpVariable],
-) -> None:
-    opts = data.options
+    e: dict[str, pulp.LpVariable],
+) -> dict[str, pulp.LpVariable]:
+    """Size and class rows per option; returns the shortfall variables of elastic minimums."""
+    short: dict[str, pulp.LpVariable] = {}
     for j, rows in pairs.groupby("option_id", sort=False):
         load = list(zip((x[i] for i in rows["var"]), rows["students"].astype(float), strict=True))
         prob += pulp.LpAffineExpression([*load, (y[j], -float(opts.at[j, "max_students"]))]) <= 0
-        if not c:
-            continue
-        for lvl, lrows in rows.groupby("level", sort=False):
-            size = float(data.class_size[lvl])  # type: ignore[index]
-            terms = [(x[i], float(s)) for i, s in zip(lrows["var"], lrows["students"], strict=True)]
-            prob += pulp.LpAffineExpression([*terms, (c[(j, lvl)], -size)]) <= 0
-        rooms = opts.at[j, "max_classes"]
-        levels = [c[(j, lvl)] for lvl in rows["level"].unique()]
-        if pd.notna(rooms):
-            prob += (
-                pulp.LpAffineExpression([*((v, 1.0) for v in levels), (y[j], -float(rooms))]) <= 0
-            )
+        if opts.at[j, "min_students"] > 0:
+            slack = []
+            if data.min_size_penalty is not None:
+                short[j] = prob.add_variable(f"s_{len(short)}", lowBound=0)
+                prob.objective.addterm(short[j], float(data.min_size_penalty))
+                slack = [(short[j], 1.0)]
+            minimum = (y[j], -float(opts.at[j, "min_students"]))
+            prob += pulp.LpAffineExpression([*load, *slack, minimum]) >= 0
+        if c:
+            _add_class_rows(prob, data, opts.loc[j], rows, x, y[j], c, e.get(j))
+    return short
 
 
-def _add_option_rows(prob: pulp.LpProblem, data: ModelInput, y: dict[str, pulp.LpVariable]) -> None:
-    opts = data.options
+def _add_class_rows(
+    prob: pulp.LpProblem,
+    data: ModelInput,
+    opt: pd.Series,
+    rows: pd.DataFrame,
+    x: list[pulp.LpVariable],
+    yj: pulp.LpVariable,
+    c: dict[tuple[str, str], pulp.LpVariable],
+    ej: pulp.LpVariable | None,
+) -> None:
+    """Integer classes per level hold the students; classes fit the rooms and the type's limit."""
+    j = opt.name
+    for lvl, lrows in rows.groupby("level", sort=False):
+        size = float(data.class_size[lvl])  # type: ignore[index]
+        terms = [(x[i], float(s)) for i, s in zip(lrows["var"], lrows["students"], strict=True)]
+        prob += pulp.LpAffineExpression([*terms, (c[(j, lvl)], -size)]) <= 0
+    classes = [(c[(j, lvl)], 1.0) for lvl in rows["level"].unique()]
+    if pd.notna(opt["max_classes"]):
+        extra = [(ej, -1.0)] if ej is not None else []
+        prob += pulp.LpAffineExpression([*classes, (yj, -float(opt["max_classes"])), *extra]) <= 0
+    if pd.notna(opt["class_limit"]):
+        prob += pulp.LpAffineExpression([*classes, (yj, -float(opt["class_limit"]))]) <= 0
+
+
+def _add_option_rows(
+    prob: pulp.LpProblem,
+    data: ModelInput,
+    opts: pd.DataFrame,
+    y: dict[str, pulp.LpVariable],
+    e: dict[str, pulp.LpVariable],
+) -> None:
     for _site, ids in opts.groupby("site_id", sort=False).groups.items():
         if len(ids) > 1:
             prob += pulp.LpAffineExpression([(y[j], 1.0) for j in ids]) <= 1
@@ -226,8 +317,15 @@ def _add_option_rows(prob: pulp.LpProblem, data: ModelInput, y: dict[str, pulp.L
             y[j].lowBound = 1
         elif forced == "closed":
             y[j].upBound = 0
+    for j, v in e.items():
+        most = float(v.upBound)
+        prob += pulp.LpAffineExpression([(v, 1.0), (y[j], -most)]) <= 0
     if data.p is not None:
         prob += pulp.LpAffineExpression([(v, 1.0) for v in y.values()]) == data.p
+    if data.budget is not None:
+        spend = [(y[j], float(b)) for j, b in opts["capex"].items() if b > 0]
+        spend += [(v, float(opts.at[j, "expand_capex"])) for j, v in e.items()]
+        prob += pulp.LpAffineExpression(spend) <= float(data.budget)
 
 
 def solve(
@@ -237,8 +335,22 @@ def solve(
     time_limit_s: float = 300.0,
     mip_gap: float = 0.0,
     threads: int | None = None,
+    relax: bool = False,
+    warm_start: pd.DataFrame | None = None,
+    options: dict[str, Any] | None = None,
 ) -> SolveResult:
     """Solve a built model and read back the plan, the bound and the gap.
+
+    Parameters
+    ----------
+    relax
+        Solve the linear relaxation instead (status ``"relaxed"``); ``open_values`` and
+        ``pair_values`` then hold the fractional values (HiGHS only).
+    warm_start
+        A known plan handed to the solver as its first incumbent: columns ``village_id, level,
+        option_id`` (one row per demand row). HiGHS only; ignored by CBC.
+    options
+        Extra solver options by name (e.g. HiGHS ``{"presolve": "off"}``).
 
     Raises
     ------
@@ -248,7 +360,17 @@ def solve(
         If the solver stops (time limit) without any plan.
     """
     start = time.perf_counter()
-    backend = _make_solver(solver, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    if warm_start is not None:
+        _set_start_values(model, warm_start)
+    backend = _make_solver(
+        solver,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threads=threads,
+        relax=relax,
+        warm=warm_start is not None,
+        options=options or {},
+    )
     model.problem.solve(backend)
     seconds = time.perf_counter() - start
     if model.problem.status == pulp.LpStatusInfeasible:
@@ -262,33 +384,94 @@ def solve(
             f"(PuLP status {pulp.LpStatus[model.problem.status]}); "
             "raise solver.time_limit_s"
         )
+    if relax:
+        return _read_relaxation(model, solver, seconds)
     return _read_solution(model, solver, seconds)
 
 
+def _set_start_values(model: BuiltModel, plan: pd.DataFrame) -> None:
+    """Give every variable the value it has in ``plan`` (an assignment table)."""
+    chosen = (
+        model.pair_rows.merge(
+            plan[["village_id", "level", "option_id"]], how="left", indicator=True
+        )["_merge"].to_numpy()
+        == "both"
+    )
+    for var, on in zip(model.x, chosen, strict=True):
+        var.setInitialValue(1.0 if on else 0.0)
+    open_ids = set(plan["option_id"])
+    for j, var in model.y.items():
+        var.setInitialValue(1.0 if j in open_ids else 0.0)
+    if not model.c:
+        return
+    rows = model.pair_rows[chosen]
+    load = rows.groupby(["option_id", "level"])["students"].sum()
+    needed: dict[str, float] = {}
+    for (j, lvl), var in model.c.items():
+        size = model.data.class_size[lvl]  # type: ignore[index]
+        classes = float(np.ceil(load.get((j, lvl), 0.0) / size - 1e-9))
+        var.setInitialValue(classes)
+        needed[j] = needed.get(j, 0.0) + classes
+    rooms = model.data.options["max_classes"]
+    for j, var in model.e.items():
+        var.setInitialValue(max(0.0, needed.get(j, 0.0) - float(rooms.get(j, 0.0))))
+
+
 def _make_solver(
-    name: str, *, time_limit_s: float, mip_gap: float, threads: int | None
+    name: str,
+    *,
+    time_limit_s: float,
+    mip_gap: float,
+    threads: int | None,
+    relax: bool = False,
+    warm: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> pulp.LpSolver:
+    options = dict(options or {})
     if name == "highs":
         return _QuietHiGHS(
-            msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=threads, random_seed=0
+            msg=False,
+            mip=not relax,
+            timeLimit=time_limit_s,
+            gapRel=mip_gap,
+            threads=threads,
+            warm=warm,
+            random_seed=0,
+            **options,
         )
+    if relax:
+        raise ValueError("relax=True needs the HiGHS solver")
     if name == "cbc":
         return pulp.PULP_CBC_CMD(
             msg=False,
             timeLimit=time_limit_s,
             gapRel=mip_gap,
             threads=threads,
-            options=["randomSeed 0", "randomCbcSeed 0"],
+            options=["randomSeed 0", "randomCbcSeed 0", *(f"{k} {v}" for k, v in options.items())],
         )
     raise ValueError(f"unknown solver {name!r}; expected highs or cbc")
 
 
 class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
-    """PuLP's HiGHS interface, without the banner highspy prints to stdout on construction."""
+    """PuLP's HiGHS interface: no banner on stdout, and an optional warm start."""
+
+    def __init__(self, *args: Any, warm: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.warm = warm
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         with _c_stdout_silenced():
             return int(super().actualSolve(lp))
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
+        super().buildSolverModel(lp)
+        if self.warm:
+            import highspy
+
+            start = highspy.HighsSolution()
+            start.col_value = [v.varValue or 0.0 for v in lp.variables()]
+            start.value_valid = True
+            lp.solverModel.setSolution(start)
 
 
 @contextlib.contextmanager
@@ -332,6 +515,37 @@ def _read_solution(model: BuiltModel, solver: str, seconds: float) -> SolveResul
         assignment=chosen[["village_id", "level", "option_id"]].reset_index(drop=True),
         classes=classes[classes["classes"] > 0].reset_index(drop=True),
         stats={"variables": prob.numVariables(), "constraints": prob.numConstraints()},
+        expansions=_expansions(model),
+        shortfall={
+            j: float(v.varValue or 0.0)
+            for j, v in model.short.items()
+            if (v.varValue or 0.0) > 1e-6
+        },
+    )
+
+
+def _expansions(model: BuiltModel) -> pd.DataFrame:
+    added = [(j, round(v.varValue or 0.0)) for j, v in model.e.items()]
+    table = pd.DataFrame(added, columns=["option_id", "classrooms_added"])
+    return table[table["classrooms_added"] > 0].reset_index(drop=True)
+
+
+def _read_relaxation(model: BuiltModel, solver: str, seconds: float) -> SolveResult:
+    objective = float(pulp.value(model.problem.objective))
+    xv = np.array([v.varValue or 0.0 for v in model.x])
+    rows = model.pair_rows.assign(value=xv)[xv > 1e-9]
+    return SolveResult(
+        status="relaxed",
+        objective=objective,
+        bound=objective,
+        gap=None,
+        seconds=seconds,
+        build_seconds=model.seconds,
+        solver=solver,
+        open_options=[j for j, v in model.y.items() if (v.varValue or 0.0) > 1e-9],
+        assignment=rows[["village_id", "level", "option_id", "value"]].reset_index(drop=True),
+        classes=pd.DataFrame(columns=["option_id", "level", "classes"]),
+        stats={"open_values": {j: float(v.varValue or 0.0) for j, v in model.y.items()}},
     )
 
 

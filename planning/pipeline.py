@@ -7,58 +7,94 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planning import actions, balance, diagnose, handoff
 from planning import catchments as catch
 from planning import costs as cost_tables
+from planning._errors import InfeasiblePlanError, InputError, Problem
 from planning.layers import Layers, load_layers
 from planning.metrics import summarise
 from planning.model import ModelInput, SolveResult, build_model, solve
-from planning.network import load_osm_xml, mode_graph
 from planning.plan import SERVES, Plan, school_table, village_table
 from planning.scenario import LEVELS, Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from planning.maps import BaseTiles
 
 logger = logging.getLogger(__name__)
 
 
-def travel_costs(layers: Layers, scenario: Scenario) -> tuple[dict[str, pd.DataFrame], str]:
-    """Village -> site travel tables per level, and how they were measured."""
-    sites = all_sites(layers)
-    travel = scenario.travel
-    if scenario.data.roads is None:
-        out = {}
-        for lvl in LEVELS:
-            lt = travel.of(lvl)
-            kmh = travel.walk_kmh if lt.mode == "walk" else travel.drive_default_kmh
-            out[lvl] = cost_tables.straight_line_costs(
-                layers.villages.geometry,
-                sites,
-                detour_factor=travel.detour_factor,
-                kmh=kmh,
-                max_distance_m=lt.max_distance_m,
-                max_minutes=lt.max_minutes,
-            )
-        return out, f"straight_line x {travel.detour_factor:g}"
-    roads = load_osm_xml(scenario.data.roads, crs=layers.crs)
-    out = {}
-    for lvl in LEVELS:
-        lt = travel.of(lvl)
-        graph = mode_graph(roads, lt.mode, travel)
-        out[lvl] = cost_tables.network_costs(
-            roads,
-            graph,
-            layers.villages.geometry,
-            sites,
-            walk_kmh=travel.walk_kmh,
-            max_distance_m=lt.max_distance_m,
-            max_minutes=lt.max_minutes,
-            by="metres" if lt.mode == "walk" else "minutes",
+def travel_costs(
+    layers: Layers,
+    scenario: Scenario,
+    *,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    dem: str | Path | None = None,
+    bike_kmh: float = 12.0,
+    long_leg_m: float = 1000.0,
+    roads_class_column: str | None = None,
+) -> tuple[dict[str, pd.DataFrame], str]:
+    """Village -> site travel tables per level, and how they were measured.
+
+    With a road file (OSM XML or PBF, or a road layer), costs follow the roads with each
+    level's mode; the parsed graph and the tables are cached on disk (``cache_dir``, default
+    ``$SCHOOLPLAN_CACHE`` or ``~/.cache/schoolplan``). Villages far from any road or whose
+    roads reach no school, and village or school layers sitting off the roads the way a
+    GCJ-02 / BD-09 shift explains, are added to ``layers.warnings``. ``dem`` (a raster,
+    metres) adds a slope penalty to walking and cycling; ``bike_kmh`` is the cycling speed
+    (km/h); ``roads_class_column`` names the road-class column of a GIS road layer. Without
+    roads: great-circle distance x ``travel.detour_factor``, labelled ``straight_line x F``.
+    """
+    from planning.network import add_dem, load_roads
+
+    roads = None
+    if scenario.data.roads is not None:
+        roads = load_roads(
+            scenario.data.roads,
+            crs=layers.crs,
+            class_column=roads_class_column,
+            cache_dir=cache_dir,
+            use_cache=use_cache,
         )
-    return out, "network"
+        roads = add_dem(roads, dem) if dem is not None else roads
+    tables, method, report = cost_tables.level_tables(
+        roads,
+        layers.villages.geometry,
+        all_sites(layers),
+        scenario.travel,
+        levels=LEVELS,
+        bike_kmh=bike_kmh,
+        long_leg_m=long_leg_m,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+    )
+    layers.warnings.extend(
+        Problem(
+            str(scenario.data.roads),
+            f"village {r.village_id}: {r.message}",
+            row=str(r.village_id),
+            field="geometry",
+            severity="warning",
+        )
+        for r in report.drop_duplicates(["village_id", "problem"]).itertuples()
+    )
+    if roads is not None:  # points a few hundred metres off the roads: GCJ-02 / BD-09?
+        from planning.coords import offset_warnings
+
+        layers.warnings.extend(
+            offset_warnings(
+                roads, ("villages", layers.villages, "wgs84"), ("schools", layers.schools, "wgs84")
+            )
+        )
+    return tables, method
 
 
 def all_sites(layers: Layers) -> gpd.GeoSeries:
@@ -66,23 +102,55 @@ def all_sites(layers: Layers) -> gpd.GeoSeries:
     return pd.concat([layers.schools.geometry, layers.candidates.geometry])
 
 
+def protected_ids(layers: Layers, scenario: Scenario) -> set[str]:
+    """Schools that must stay open whatever their size: the layer's column plus the scenario.
+
+    Raises
+    ------
+    InputError
+        If the scenario names a school id that is not in the schools layer.
+    """
+    unknown = sorted(set(scenario.rules.protected_schools) - set(layers.schools.index))
+    if unknown:
+        raise InputError(
+            [
+                Problem("scenario", f"unknown school id {u!r}", field="rules.protected_schools")
+                for u in unknown
+            ]
+        )
+    flagged = (
+        layers.schools.index[layers.schools["protected"]] if ("protected" in layers.schools) else []
+    )
+    return set(flagged) | set(scenario.rules.protected_schools)
+
+
 def model_options(layers: Layers, scenario: Scenario) -> pd.DataFrame:
-    """One option per existing school and per (candidate site, standard school type)."""
+    """One option per existing school and per (candidate site, standard school type).
+
+    Columns follow :class:`planning.model.ModelInput`, plus ``kind`` (existing/new),
+    ``type_id`` and ``school_level``.
+    """
     s = layers.schools
-    rules = scenario.rules
+    rules, costs, grow = scenario.rules, scenario.costs, scenario.expansion
+    protected = protected_ids(layers, scenario)
+    in_objective = 1.0 if costs.capital_in_objective else 0.0
     existing = pd.DataFrame(
         {
             "site_id": s.index,
             "kind": "existing",
             "type_id": "",
             "school_level": s["level"],
-            "fixed_cost": scenario.costs.keep_school_wan,
-            "closed_cost": scenario.costs.close_school_wan,
-            "max_students": np.where(
-                s["level"] == "nine_year", rules.max_students_nine_year, rules.max_students
-            ),
+            "fixed_cost": costs.keep_school_wan,
+            "closed_cost": costs.close_school_wan,
+            "max_students": [rules.max_students_of(k) for k in s["level"]],
             "max_classes": s["classrooms"].astype(float),
-            "forced": "",
+            "class_limit": [_limit(rules.max_classes(k)) for k in s["level"]],
+            "min_students": np.where(s.index.isin(protected), 0.0, float(rules.min_students)),
+            "max_expand": grow.max_classrooms,
+            "expand_cost": grow.cost_per_classroom_wan * in_objective,
+            "expand_capex": grow.cost_per_classroom_wan,
+            "capex": 0.0,
+            "forced": np.where(s.index.isin(protected), "open", ""),
         },
         index=s.index,
     )
@@ -93,12 +161,16 @@ def model_options(layers: Layers, scenario: Scenario) -> pd.DataFrame:
             "kind": "new",
             "type_id": t.id,
             "school_level": t.level,
-            "fixed_cost": t.build_cost_wan,
+            "fixed_cost": t.build_cost_wan * in_objective,
             "closed_cost": 0.0,
-            "max_students": rules.max_students_nine_year
-            if t.level == "nine_year"
-            else rules.max_students,
+            "max_students": rules.max_students_of(t.level),
             "max_classes": float(t.classes),
+            "class_limit": _limit(rules.max_classes(t.level)),
+            "min_students": float(rules.min_students),
+            "max_expand": 0,
+            "expand_cost": 0.0,
+            "expand_capex": 0.0,
+            "capex": t.build_cost_wan,
             "forced": "",
         }
         for site in layers.candidates.index
@@ -107,6 +179,10 @@ def model_options(layers: Layers, scenario: Scenario) -> pd.DataFrame:
     if not new:
         return existing
     return pd.concat([existing, pd.DataFrame(new).set_index("option_id")])
+
+
+def _limit(value: int | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def model_input(
@@ -137,35 +213,93 @@ def model_input(
         options=options,
         pairs=pairs[["village_id", "level", "option_id", "cost"]],
         class_size=class_size,
+        budget=scenario.costs.budget_wan,
     )
     return data, demand[~flag].reset_index(drop=True)
 
 
-def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
-    """Run the whole flow for one scenario and return the plan (nothing written)."""
+def load_inputs(scenario: Scenario) -> Layers:
+    """Read and check every layer and every action of a scenario.
+
+    Raises
+    ------
+    InputError
+        Listing every problem in the layers, or every action naming an unknown id.
+    """
     d = scenario.data
     layers = load_layers(
         schools=d.schools, villages=d.villages, boundary=d.boundary, candidates=d.candidates
     )
+    layers = actions.with_action_sites(layers, scenario)
+    problems = actions.check_actions(scenario, layers)
+    if problems:
+        raise InputError(problems)
     logger.info(
         "layers: %d schools, %d villages, %d candidate sites",
         len(layers.schools),
         len(layers.villages),
         len(layers.candidates),
     )
+    return layers
+
+
+def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
+    """Run the whole flow for one scenario and return the plan (nothing written)."""
+    layers = load_inputs(scenario)
     costs, method = travel_costs(layers, scenario)
     options = model_options(layers, scenario)
     data, unreachable = model_input(layers, scenario, costs, options)
-    s = scenario.solver
-    result = solve(
-        build_model(data),
-        solver=s.name,
-        time_limit_s=s.time_limit_s,
-        mip_gap=s.mip_gap,
-        threads=s.threads,
+    data = actions.apply_actions(data, scenario)
+    lost = diagnose.unreachable_report(
+        unreachable, layers.villages, all_sites(layers), options, scenario
     )
+    if lost and not scenario.rules.allow_unassigned and scenario.mode == "optimize":
+        raise InfeasiblePlanError(
+            f"{len(lost)} village/level demand(s) cannot reach any school within the travel "
+            "limits (raise the limit, add a candidate site, or set "
+            "rules.allow_unassigned: true):\n  " + "\n  ".join(lost)
+        )
+    if scenario.mode == "evaluate":
+        result = actions.evaluate(data)
+    else:
+        result = _solve(data, scenario, layers, options)
     logger.info("solved: %s, objective %.1f, gap %s", result.status, result.objective, result.gap)
-    return _make_plan(layers, scenario, options, result, costs, method, unreachable), layers
+    fixed = data.pairs.groupby(["village_id", "level"]).size().loc[lambda n: n == 1].index
+    plan = _make_plan(layers, scenario, options, result, costs, method, fixed)
+    plan.summary["warnings"] += lost
+    return plan, layers
+
+
+def _solve(
+    data: ModelInput, scenario: Scenario, layers: Layers, options: pd.DataFrame
+) -> SolveResult:
+    """Solve; if the solver proves there is no plan, explain why in the planner's terms."""
+    s = scenario.solver
+    try:
+        return solve(
+            build_model(data),
+            solver=s.name,
+            time_limit_s=s.time_limit_s,
+            mip_gap=s.mip_gap,
+            threads=s.threads,
+        )
+    except InfeasiblePlanError:
+        lines = diagnose.capacity_report(
+            data.demand, layers.villages, data.pairs, options, scenario
+        )
+        names = layers.schools["name"]
+        lines += diagnose.min_size_report(data, layers.villages, names)
+        if not lines:
+            lines += diagnose.elastic_min_size_report(data, scenario, names)
+        lines += diagnose.budget_report(data, scenario)
+        if not lines:
+            lines = [
+                "the rules conflict in combination (class sizes, class-count limits, "
+                "minimum school size and forced decisions); relax one and run again"
+            ]
+        raise InfeasiblePlanError(
+            "no plan meets every rule of this scenario:\n  " + "\n  ".join(lines)
+        ) from None
 
 
 def _make_plan(
@@ -175,15 +309,47 @@ def _make_plan(
     result: SolveResult,
     costs: dict[str, pd.DataFrame],
     method: str,
-    unreachable: pd.DataFrame,
+    fixed: pd.Index,
 ) -> Plan:
+    """The plan's tables from the solution; ``fixed`` (village_id, level) rows have one
+    allowed school (a planner's merge or assignment) and are never moved by repairs."""
     site_of = options["site_id"]
     assigned = result.assignment.assign(school_id=lambda a: site_of.loc[a["option_id"]].to_numpy())
     assigned = assigned.merge(result_demand(layers), on=["village_id", "level"])
+    result_rows = assigned
     schools = school_table(layers.schools, layers.candidates, options, result, assigned, scenario)
+    areas = catch.village_areas(layers.villages, layers.boundary)
+    assigned, changes, exclaves = _contiguity(assigned, areas, schools, costs, layers, scenario)
+    assigned, changes = _keep_fixed(assigned, result_rows, changes, fixed)
+    if len(changes):
+        schools = school_table(
+            layers.schools, layers.candidates, options, result, assigned, scenario
+        )
     villages = village_table(layers.villages, assigned, costs)
-    areas = catch.village_areas(villages, layers.boundary)
-    solve_info = {
+    summary = summarise(
+        schools, villages, scenario, solve=_solve_info(result), travel_method=method
+    )
+    summary["warnings"] = [str(w) for w in layers.warnings]
+    summary["contiguity"] = {"moved": len(changes), "exclaves": _count(exclaves, "status")}
+    if len(changes) and summary["status"] == "optimal":
+        summary["status"] = "feasible"  # the solver's objective describes the plan before
+        summary["warnings"].append(
+            f"{len(changes)} village/level(s) moved after the solve to make catchments "
+            "contiguous (each to a nearer school with room); the objective and bound describe "
+            "the plan before these moves"
+        )
+    plan = Plan(
+        name=scenario.name,
+        schools=schools,
+        villages=villages,
+        catchments=catch.catchments(villages, areas),
+        summary=summary,
+    )
+    return _with_handoff(plan, scenario, changes, exclaves)
+
+
+def _solve_info(result: SolveResult) -> dict[str, object]:
+    return {
         "status": result.status,
         "objective": round(result.objective, 3),
         "bound": None if result.bound is None else round(result.bound, 3),
@@ -192,19 +358,97 @@ def _make_plan(
         "solve_seconds": round(result.seconds, 2),
         "build_seconds": round(result.build_seconds, 2),
     }
-    summary = summarise(schools, villages, scenario, solve=solve_info, travel_method=method)
-    summary["warnings"] = [str(w) for w in layers.warnings] + [
-        f"village {r.village_id}: {r.students:g} {r.level} children have no school within the "
-        f"travel limit; left unassigned"
-        for r in unreachable.itertuples()
-    ]
-    return Plan(
-        name=scenario.name,
-        schools=schools,
-        villages=villages,
-        catchments=catch.catchments(villages, areas),
-        summary=summary,
-    )
+
+
+def _count(table: pd.DataFrame, column: str) -> dict[str, int]:
+    if column not in table or table.empty:
+        return {}
+    return {str(k): int(v) for k, v in table[column].value_counts().items()}
+
+
+def _contiguity(
+    assigned: pd.DataFrame,
+    areas: gpd.GeoSeries,
+    schools: gpd.GeoDataFrame,
+    costs: dict[str, pd.DataFrame],
+    layers: Layers,
+    scenario: Scenario,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Repair (if the scenario asks) and report non-contiguous catchments, level by level."""
+    rules = scenario.rules
+    sizes = {lvl: rules.class_size(lvl) for lvl in LEVELS}
+    limits = {k: rules.max_classes(k) for k in SERVES}
+    changes, exclaves = [], []
+    for lvl in LEVELS:
+        if not scenario.catchments.repair_contiguity:
+            exclaves.append(catch.find_exclaves(assigned, areas, level=lvl, sites=schools.geometry))
+            continue
+        fix = catch.repair_contiguity(
+            assigned,
+            areas,
+            costs[lvl],
+            level=lvl,
+            slack=catch.capacity_slack(
+                schools, assigned, level=lvl, class_size=sizes, max_classes=limits
+            ),
+            max_distance_m=scenario.travel.of(lvl).max_distance_m,
+            max_minutes=scenario.travel.of(lvl).max_minutes,
+            sites=schools.geometry,
+            min_students=rules.min_students,
+            protected=protected_ids(layers, scenario),
+        )
+        assigned = fix.assignment
+        changes.append(fix.changes)
+        exclaves.append(fix.exclaves)
+    return assigned, _stack(changes), _stack(exclaves)
+
+
+def _keep_fixed(
+    assigned: pd.DataFrame, before: pd.DataFrame, changes: pd.DataFrame, fixed: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Undo repair moves of rows the planner fixed (undoing restores a feasible state)."""
+    if changes.empty or fixed.empty:
+        return assigned, changes
+    key = ["village_id", "level"]
+    is_fixed = pd.MultiIndex.from_frame(assigned[key]).isin(fixed)
+    kept_before = pd.MultiIndex.from_frame(before[key]).isin(fixed)
+    out = pd.concat([assigned[~is_fixed], before[kept_before]], ignore_index=True)
+    moved_fixed = pd.MultiIndex.from_frame(changes[key]).isin(fixed)
+    return out, changes[~moved_fixed].reset_index(drop=True)
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _with_handoff(
+    plan: Plan, scenario: Scenario, changes: pd.DataFrame, exclaves: pd.DataFrame
+) -> Plan:
+    """Balance between schools, the land-use layers and the workbook tables."""
+    receiving = balance.receiving_schools(plan.schools, plan.villages).to_dict()
+    tables: dict[str, pd.DataFrame] = {}
+    if set(balance.RESOURCE_COLUMNS) <= set(plan.schools.columns):
+        b = scenario.balance
+        table = balance.balance_table(
+            plan.schools,
+            receiving,
+            thresholds={"primary": b.max_cv_primary, "junior": b.max_cv_junior},
+            target=b.target_cv,
+            junior_weight=b.nine_year_junior_weight,
+            class_size={lvl: scenario.rules.class_size(lvl) for lvl in LEVELS},
+            min_teaching_point_students=b.min_teaching_point_students,
+        )
+        plan.summary["balance"] = balance.balance_summary(table)
+        tables["balance"] = table
+    h = scenario.handoff
+    land = {"primary": h.land_m2_per_student_primary, "junior": h.land_m2_per_student_junior}
+    layers = {
+        "new_sites": handoff.new_sites(plan, scenario, land_m2_per_student=land),
+        "closed_sites": handoff.closed_sites(plan, receiving=receiving),
+    }
+    tables = {**layers, **tables, "contiguity_changes": changes, "exclaves": exclaves}
+    return replace(plan, layers=layers, tables=tables)
 
 
 def result_demand(layers: Layers) -> pd.DataFrame:
@@ -236,29 +480,47 @@ def run_scenario(
     return plan, out
 
 
-def write_outputs(plan: Plan, boundary: gpd.GeoDataFrame, out: Path, *, lang: str) -> None:
-    """Write the plan's files into ``out`` atomically (temp folder, then rename)."""
+def write_outputs(
+    plan: Plan,
+    boundary: gpd.GeoDataFrame,
+    out: Path,
+    *,
+    lang: str,
+    tiles: str | BaseTiles | None = None,
+) -> None:
+    """Write the plan's files into ``out`` atomically (temp folder, then rename).
+
+    Files: ``plan.gpkg`` (schools, villages, catchments, new_sites, closed_sites),
+    ``summary.json``, ``map.html`` (self-contained; base `tiles` as in
+    :func:`planning.maps.plan_map`, none by default), ``report.html`` (links to the map) and
+    ``report.xlsx`` (one sheet per table: new and closed sites, balance, catchment repairs).
+    """
     from planning.maps import plan_map, write_map
+    from planning.report import plan_report, write_report
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         gpkg = tmp / "plan.gpkg"
-        for layer in ("schools", "villages", "catchments"):
-            gdf = getattr(plan, layer).to_crs(4326)
-            gdf.to_file(gpkg, layer=layer, driver="GPKG")
+        layers = {k: getattr(plan, k) for k in ("schools", "villages", "catchments")}
+        for name, gdf in {**layers, **plan.layers}.items():
+            if len(gdf):  # an empty layer has no geometry type for GeoPackage
+                gdf.to_crs(4326).to_file(gpkg, layer=name, driver="GPKG")
         (tmp / "summary.json").write_text(
             json.dumps(plan.summary, ensure_ascii=False, indent=2, default=_json_default),
             encoding="utf-8",
         )
-        write_map(plan_map(plan, boundary, lang=lang), tmp / "map.html")
-        _swap_into_place(tmp, out)
+        write_map(plan_map(plan, boundary, lang=lang, tiles=tiles), tmp / "map.html")
+        write_report(plan_report(plan, lang=lang, map_href="map.html"), tmp / "report.html")
+        if plan.tables:
+            handoff.write_report_xlsx(plan.tables, tmp / "report.xlsx", lang=lang)
+        swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
+def swap_into_place(tmp: Path, out: Path) -> None:
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")

@@ -35,6 +35,10 @@ class Plan:
         One row per village: school and travel (metres, minutes) per level.
     catchments
         One polygon per open school and level.
+    layers
+        Further layers of ``plan.gpkg`` (``new_sites``, ``closed_sites``).
+    tables
+        Tables of ``report.xlsx`` (balance, catchment repairs and exclaves...).
     summary
         Headline figures (see :func:`planning.metrics.summarise`).
     """
@@ -44,6 +48,8 @@ class Plan:
     villages: gpd.GeoDataFrame
     catchments: gpd.GeoDataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)  # more plan.gpkg layers
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # sheets of report.xlsx
 
 
 def school_table(
@@ -71,7 +77,12 @@ def school_table(
         scenario.rules.max_students_nine_year,
         scenario.rules.max_students,
     )
-    new = _new_schools(candidates, options, open_ids)
+    added = result.expansions.set_index("option_id")["classrooms_added"]
+    old["classrooms_added"] = added.reindex(old.index).fillna(0).astype(int)
+    old["classrooms_before"] = old["classrooms"].astype(int)
+    old["classrooms"] = old["classrooms_before"] + old["classrooms_added"]
+    old.loc[(old["decision"] == "keep") & (old["classrooms_added"] > 0), "decision"] = "expand"
+    new = _new_schools(candidates, options, open_ids, scenario)
     table = pd.concat([old, new])
     load = (
         assigned.pivot_table(index="school_id", columns="level", values="students", aggfunc="sum")
@@ -89,10 +100,11 @@ def school_table(
 
 
 def _new_schools(
-    candidates: gpd.GeoDataFrame, options: pd.DataFrame, open_ids: set[str]
+    candidates: gpd.GeoDataFrame, options: pd.DataFrame, open_ids: set[str], scenario: Scenario
 ) -> gpd.GeoDataFrame:
     built = options[options.index.isin(open_ids) & (options["kind"] == "new")]
     site = candidates.loc[built["site_id"]]
+    types = {t.id: t for t in scenario.new_school_types}
     return gpd.GeoDataFrame(
         {
             "school_id": built["site_id"].to_numpy(),
@@ -106,7 +118,11 @@ def _new_schools(
             "classes_primary_before": 0,
             "classes_junior_before": 0,
             "classrooms": built["max_classes"].astype(int).to_numpy(),
+            "classrooms_before": 0,
+            "classrooms_added": 0,
             "max_students": built["max_students"].astype(int).to_numpy(),
+            "build_cost_wan": [types[t].build_cost_wan for t in built["type_id"]],
+            "land_m2": [types[t].land_m2 for t in built["type_id"]],
         },
         geometry=site.geometry.to_numpy(),
         index=built["site_id"].to_numpy(),

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from planning._errors import InputError, Problem
 
@@ -27,7 +35,11 @@ class _Strict(BaseModel):
 class DataPaths(_Strict):
     """Input layers (see docs/data.md for their columns)."""
 
-    schools: Path = Field(description="Existing schools: GeoPackage, GeoJSON, Shapefile or CSV.")
+    schools: Path | None = Field(
+        None,
+        description="Existing schools: GeoPackage, GeoJSON, Shapefile or CSV; leave out for a "
+        "plan from scratch (every school is a new one at a candidate site).",
+    )
     villages: Path = Field(description="Villages / communities with children per level.")
     boundary: Path = Field(description="Planning-area polygon.")
     candidates: Path | None = Field(None, description="Candidate sites for new schools.")
@@ -90,9 +102,54 @@ class Rules(_Strict):
     class_size_junior: int = Field(50, gt=0, description="Students per junior class, at most.")
     max_students: int = Field(2000, gt=0, description="Students per primary or junior school.")
     max_students_nine_year: int = Field(2500, gt=0, description="Students per nine-year school.")
+    max_classes_primary: int | None = Field(
+        24, gt=0, description="Classes per primary school (Jilin standard); null: no limit."
+    )
+    max_classes_junior: int | None = Field(
+        30, gt=0, description="Classes per independent junior school; null: no limit."
+    )
+    max_classes_nine_year: int | None = Field(
+        36, gt=0, description="Classes per nine-year school; null: no limit."
+    )
+    min_students: int = Field(
+        0,
+        ge=0,
+        description="A school kept open must have at least this many students (e.g. 100); "
+        "0: no minimum. Protected schools are exempt.",
+    )
+    protected_schools: list[str] = Field(
+        default_factory=list,
+        description="School ids that must stay open whatever their size (remote teaching "
+        "points); adds to the schools layer's optional `protected` column.",
+    )
+    allow_unassigned: bool = Field(
+        False,
+        description="If true, villages that no school can reach within the limits are left "
+        "unassigned and reported; if false (default) the run stops and lists them.",
+    )
 
     def class_size(self, level: str) -> int:
         return self.class_size_primary if level == "primary" else self.class_size_junior
+
+    def max_classes(self, school_level: str) -> int | None:
+        """Class-count limit of a school of ``school_level`` (teaching points as primary)."""
+        if school_level == "nine_year":
+            return self.max_classes_nine_year
+        return self.max_classes_junior if school_level == "junior" else self.max_classes_primary
+
+    def max_students_of(self, school_level: str) -> int:
+        return self.max_students_nine_year if school_level == "nine_year" else self.max_students
+
+
+class Expansion(_Strict):
+    """Adding classrooms to existing schools (扩建)."""
+
+    max_classrooms: int = Field(
+        0, ge=0, description="Classrooms that may be added to one school; 0: no expansion."
+    )
+    cost_per_classroom_wan: float = Field(
+        120.0, ge=0, description="Cost of one added classroom with its share of space, 万元."
+    )
 
 
 class SchoolType(_Strict):
@@ -102,6 +159,7 @@ class SchoolType(_Strict):
     level: Literal["primary", "junior", "nine_year"]
     classes: int = Field(gt=0, description="Classrooms (= classes) the design provides.")
     build_cost_wan: float = Field(ge=0, description="Build cost, 10,000 yuan (万元).")
+    land_m2: float | None = Field(None, gt=0, description="Land the design needs, m².")
 
 
 class Costs(_Strict):
@@ -117,6 +175,58 @@ class Costs(_Strict):
         0.0, ge=0, description="Running cost of keeping one existing school open."
     )
     close_school_wan: float = Field(0.0, ge=0, description="One-off cost of closing a school.")
+    budget_wan: float | None = Field(
+        None,
+        ge=0,
+        description="Capital budget: building plus expansion cost may not exceed it; "
+        "null: no budget.",
+    )
+    capital_in_objective: bool = Field(
+        True,
+        description="Weigh building and expansion costs in the objective (true), or only "
+        "limit them by `budget_wan` (false: then set a budget).",
+    )
+
+
+class Balance(_Strict):
+    """Balance between schools (校际均衡): coefficient of variation of the seven resource
+    indicators across schools (教督〔2017〕6号)."""
+
+    max_cv_primary: float = Field(0.50, gt=0, description="National limit for primary schools.")
+    max_cv_junior: float = Field(0.45, gt=0, description="National limit for junior schools.")
+    target_cv: float | None = Field(
+        None, gt=0, description="A stricter local target, e.g. 0.30 (Wenzhou); null: none."
+    )
+    nine_year_junior_weight: float = Field(
+        1.1,
+        gt=0,
+        description="Weight of a junior student when a nine-year school's resources are split "
+        "between levels; 1.0: plain student share.",
+    )
+    min_teaching_point_students: int = Field(
+        0, ge=0, description="Leave teaching points with fewer students out (Hebei uses 50)."
+    )
+
+
+class CatchmentSettings(_Strict):
+    """Catchment polygons (学区)."""
+
+    repair_contiguity: bool = Field(
+        True,
+        description="Move exclave villages to the surrounding catchment's school when that is "
+        "no farther by road and the school has room; exclaves are reported either way.",
+    )
+
+
+class Handoff(_Strict):
+    """The land-use hand-off (new and closed sites)."""
+
+    land_m2_per_student_primary: float = Field(
+        20.0, gt=0, description="Land per primary place when a design has no land_m2, m²."
+    )
+    land_m2_per_student_junior: float = Field(
+        25.0, gt=0, description="Land per junior place when a design has no land_m2, m²."
+    )
 
 
 class SolverSettings(_Strict):
@@ -130,16 +240,108 @@ class SolverSettings(_Strict):
     threads: int | None = Field(None, gt=0, description="Solver threads; default: solver's own.")
 
 
+class Close(_Strict):
+    """Close school ``close``; its children go wherever the plan sends them."""
+
+    close: str = Field(description="School id.")
+
+
+class Merge(_Strict):
+    """Close school ``merge`` and send the children it serves today to school ``into``."""
+
+    merge: str = Field(description="School id to close.")
+    into: str = Field(description="School id that receives its children (kept open).")
+
+
+class Build(_Strict):
+    """Build a school of type ``build`` at candidate site ``at``, or at ``lon``/``lat``."""
+
+    build: str = Field(description="Id of one of `new_school_types`.")
+    at: str | None = Field(None, description="Candidate site id.")
+    lon: float | None = Field(None, ge=-180, le=180, description="Longitude (WGS-84).")
+    lat: float | None = Field(None, ge=-90, le=90, description="Latitude (WGS-84).")
+    name: str | None = Field(None, description="Name of the new school (at coordinates).")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Build:
+        if (self.at is None) == (self.lon is None or self.lat is None):
+            raise ValueError("give either `at` (a candidate site id) or both `lon` and `lat`")
+        return self
+
+
+class Expand(_Strict):
+    """Add ``classrooms`` classrooms to school ``expand`` (kept open)."""
+
+    expand: str = Field(description="School id.")
+    classrooms: int = Field(gt=0, description="Classrooms to add.")
+
+
+class Keep(_Strict):
+    """Keep school ``keep`` open whatever the optimizer would prefer."""
+
+    keep: str = Field(description="School id.")
+
+
+class Assign(_Strict):
+    """Send village ``assign``'s children to school ``to`` (for ``level``, or every level the
+    school teaches)."""
+
+    assign: str = Field(description="Village id.")
+    to: str = Field(description="School id (existing, or a candidate site built by an action).")
+    level: Literal["primary", "junior"] | None = None
+
+
+class Forbid(_Strict):
+    """Never build at candidate site ``forbid``."""
+
+    forbid: str = Field(description="Candidate site id.")
+
+
+_VERBS = ("close", "merge", "build", "expand", "keep", "assign", "forbid")
+
+
+def _verb(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return next((k for k in _VERBS if k in value), None)
+    return next((k for k in _VERBS if hasattr(value, k)), None)
+
+
+Action = Annotated[
+    Annotated[Close, Tag("close")]
+    | Annotated[Merge, Tag("merge")]
+    | Annotated[Build, Tag("build")]
+    | Annotated[Expand, Tag("expand")]
+    | Annotated[Keep, Tag("keep")]
+    | Annotated[Assign, Tag("assign")]
+    | Annotated[Forbid, Tag("forbid")],
+    Discriminator(
+        _verb,
+        custom_error_type="unknown_action",
+        custom_error_message=f"an action starts with one of: {', '.join(_VERBS)}",
+    ),
+]
+
+
 class Scenario(_Strict):
     """One planning scenario."""
 
     name: str = Field(description="Shown in map titles and reports.")
     description: str = ""
     data: DataPaths
+    mode: Literal["optimize", "evaluate"] = Field(
+        "optimize",
+        description="optimize: the optimizer decides, with `actions` as fixed decisions; "
+        "evaluate: apply `actions` only, every village to its nearest open school, and report.",
+    )
+    actions: list[Action] = Field(default_factory=list, description="The planner's decisions.")
     travel: Travel = Travel()
     rules: Rules = Rules()
     new_school_types: list[SchoolType] = Field(default_factory=list)
+    expansion: Expansion = Expansion()
     costs: Costs = Costs()
+    balance: Balance = Balance()
+    catchments: CatchmentSettings = CatchmentSettings()
+    handoff: Handoff = Handoff()
     solver: SolverSettings = SolverSettings()
 
     @model_validator(mode="after")
@@ -148,6 +350,18 @@ class Scenario(_Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"new_school_types: duplicate id(s) {dupes}")
+        types = {t.id for t in self.new_school_types}
+        for n, act in enumerate(self.actions):
+            if isinstance(act, Build) and act.build not in types:
+                raise ValueError(
+                    f"actions[{n}]: unknown school type {act.build!r}; "
+                    f"new_school_types has {sorted(types)}"
+                )
+        if not self.costs.capital_in_objective and self.costs.budget_wan is None:
+            raise ValueError(
+                "costs.capital_in_objective is false but costs.budget_wan is not set: "
+                "nothing would limit building"
+            )
         return self
 
 
@@ -161,7 +375,7 @@ def load_scenario(path: str | Path) -> Scenario:
         wrong types or values, missing data files.
     """
     path = Path(path)
-    raw = _read_yaml(path)
+    raw = _resolve_extends(path, seen=())
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -181,6 +395,38 @@ def load_scenario(path: str | Path) -> Scenario:
     if missing:
         raise InputError(missing)
     return scenario.model_copy(update={"data": data})
+
+
+def _resolve_extends(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """Read ``path``; if it has ``extends: parent.yaml``, deep-merge it over the parent.
+
+    Relative ``data`` paths of the parent are read relative to the parent's folder.
+    """
+    raw = _read_yaml(path)
+    parent_name = raw.pop("extends", None)
+    if parent_name is None:
+        return raw
+    parent = (path.parent / str(parent_name)).resolve()
+    if parent in seen or parent == path.resolve():
+        raise InputError([Problem(str(path), f"'extends' loops back to {parent}", field="extends")])
+    if not parent.exists():
+        raise InputError([Problem(str(path), f"file not found: {parent}", field="extends")])
+    base = _resolve_extends(parent, seen=(*seen, path.resolve()))
+    for key, value in base.get("data", {}).items():
+        if value is not None:  # the parent's paths are relative to the parent's folder
+            base["data"][key] = str((parent.parent / str(value)).resolve())
+    return deep_merge(base, raw)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -1,57 +1,99 @@
-"""A shared checker of plan invariants, rebuilt from the written plan.gpkg."""
+"""A shared checker of plan invariants, rebuilt from the plan's own tables."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
-from planning.plan import SERVES
-from planning.scenario import LEVELS, Scenario
+from planning.plan import SERVES, Plan
+from planning.scenario import LEVELS, Expand, Scenario
 
 
 def check_plan(out: Path, scenario: Scenario) -> None:
-    """Assert every rule of the plan in ``out/plan.gpkg`` (raises AssertionError naming rows)."""
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    """Assert every rule of the plan written in ``out`` (plan.gpkg and summary.json)."""
     schools = gpd.read_file(out / "plan.gpkg", layer="schools").set_index("school_id")
     villages = gpd.read_file(out / "plan.gpkg", layer="villages").set_index("village_id")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    check_tables(schools, villages, summary, scenario)
+
+
+def check_plan_object(plan: Plan, scenario: Scenario) -> None:
+    """Assert every rule of an in-memory plan."""
+    check_tables(plan.schools, plan.villages, plan.summary, scenario)
+
+
+def check_tables(
+    schools: pd.DataFrame, villages: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+) -> None:
+    """The invariants: assignment, levels, travel, enrolment, classes, sizes, closures."""
+    assert schools.index.is_unique and villages.index.is_unique
     open_ids = set(schools.index[schools["decision"] != "close"])
-    rules = scenario.rules
     for lvl in LEVELS:
-        col = f"school_{lvl}"
-        served = villages[villages[col].notna()]
-        # every village with children of this level is assigned once (or reported unassigned)
-        assert villages.index.is_unique
-        # to an open school that teaches this level
-        bad = served[~served[col].isin(open_ids)]
-        assert bad.empty, f"{lvl}: villages assigned to closed/unknown schools: {list(bad.index)}"
-        levels = schools.loc[served[col], "level"].to_numpy()
-        wrong = [v for v, k in zip(served.index, levels, strict=True) if lvl not in SERVES[k]]
-        assert not wrong, f"{lvl}: villages assigned to a school without that level: {wrong}"
-        # children left unassigned are exactly those the summary reports
-        lost = villages.loc[villages[col].isna(), f"children_{lvl}"].sum()
-        assert lost == summary["students"]["unassigned_by_level"][lvl]
-        # within the travel limit
-        limit = scenario.travel.of(lvl).max_distance_m
-        far = served[served[f"distance_m_{lvl}"] > limit + 1e-6]
-        assert far.empty, f"{lvl}: villages beyond {limit} m: {list(far.index)}"
-        # enrolment equals the children assigned; classes hold them at the legal size
-        load = served.groupby(col)[f"children_{lvl}"].sum()
-        enrol = schools[f"students_{lvl}"]
-        assert (enrol.reindex(load.index) == load).all(), f"{lvl}: enrolment != children assigned"
-        assert (enrol.drop(load.index, errors="ignore") == 0).all(), f"{lvl}: phantom students"
-        size = rules.class_size(lvl)
-        over = schools[schools[f"students_{lvl}"] > schools[f"classes_{lvl}"] * size]
-        assert over.empty, f"{lvl}: classes over {size} students at {list(over.index)}"
+        _check_level(schools, villages, summary, scenario, lvl, open_ids)
     closed = schools[schools["decision"] == "close"]
-    assert (closed[["students_primary", "students_junior"]].to_numpy() == 0).all()
-    live = schools[schools["decision"] != "close"]
+    assert (closed[["students_primary", "students_junior"]].to_numpy() == 0).all(), (
+        "closed schools receive students"
+    )
+    if scenario.mode == "optimize":  # an evaluated plan may break rules: metrics report it
+        _check_sizes(schools[schools["decision"] != "close"], scenario)
+
+
+def _check_level(
+    schools: pd.DataFrame,
+    villages: pd.DataFrame,
+    summary: dict[str, Any],
+    scenario: Scenario,
+    lvl: str,
+    open_ids: set[str],
+) -> None:
+    col = f"school_{lvl}"
+    served = villages[villages[col].notna()]
+    bad = served[~served[col].isin(open_ids)]
+    assert bad.empty, f"{lvl}: villages assigned to closed/unknown schools: {list(bad.index)}"
+    levels = schools.loc[served[col], "level"].to_numpy()
+    wrong = [v for v, k in zip(served.index, levels, strict=True) if lvl not in SERVES[k]]
+    assert not wrong, f"{lvl}: villages assigned to a school without that level: {wrong}"
+    lost = villages.loc[villages[col].isna(), f"children_{lvl}"].sum()
+    assert lost == summary["students"]["unassigned_by_level"][lvl]
+    if lost and scenario.mode == "optimize":
+        assert scenario.rules.allow_unassigned, f"{lvl}: {lost} children unassigned"
+    limit = scenario.travel.of(lvl).max_distance_m
+    far = served[served[f"distance_m_{lvl}"] > limit + 1e-6]
+    assert far.empty, f"{lvl}: villages beyond {limit} m: {list(far.index)}"
+    load = served.groupby(col)[f"children_{lvl}"].sum()
+    enrol = schools[f"students_{lvl}"]
+    assert (enrol.reindex(load.index) == load).all(), f"{lvl}: enrolment != children assigned"
+    assert (enrol.drop(load.index, errors="ignore") == 0).all(), f"{lvl}: phantom students"
+    size = scenario.rules.class_size(lvl)  # classes are the fewest that hold the students
+    over = schools[schools[f"students_{lvl}"] > schools[f"classes_{lvl}"] * size]
+    assert over.empty, f"{lvl}: classes over {size} students at {list(over.index)}"
+
+
+def _check_sizes(live: pd.DataFrame, scenario: Scenario) -> None:
+    rules = scenario.rules
     total = live["students_primary"] + live["students_junior"]
-    cap = np.where(live["level"] == "nine_year", rules.max_students_nine_year, rules.max_students)
+    cap = np.array([rules.max_students_of(k) for k in live["level"]])
     assert (total <= cap).all(), f"school size over limit at {list(live.index[total > cap])}"
     classes = live["classes_primary"] + live["classes_junior"]
     assert (classes <= live["classrooms"]).all(), (
         f"more classes than classrooms at {list(live.index[classes > live['classrooms']])}"
     )
+    limit = np.array([rules.max_classes(k) or np.inf for k in live["level"]])
+    assert (classes <= limit).all(), (
+        f"class-count limit broken at {list(live.index[classes > limit])}"
+    )
+    added = live.get("classrooms_added", pd.Series(0, index=live.index))
+    fixed = {a.expand: a.classrooms for a in scenario.actions if isinstance(a, Expand)}
+    most = pd.Series(fixed).reindex(live.index).fillna(scenario.expansion.max_classrooms)
+    assert (added <= most).all(), f"expansions over the limit at {list(live.index[added > most])}"
+    assert ((added > 0) == (live["decision"] == "expand")).all()
+    protected = set(rules.protected_schools)
+    if "protected" in live:
+        protected |= set(live.index[live["protected"].fillna(False).astype(bool)])
+    small = live[(total < rules.min_students) & ~live.index.isin(protected)]
+    assert small.empty, f"open schools under {rules.min_students} students: {list(small.index)}"

@@ -26,7 +26,7 @@ def test_run_toy_end_to_end(toy_scenario, tmp_path):
         assert (out / name).is_file()
         assert str(out / name) in result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["schools"] == {"open": 4, "kept": 4, "closed": 1, "new": 0}
+    assert summary["schools"] == {"open": 4, "kept": 4, "expanded": 0, "closed": 1, "new": 0}
     check_plan(out, load_scenario(toy_scenario))
     assert not list(tmp_path.glob(".toy_out*")), "temporary output folders left behind"
 

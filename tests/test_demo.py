@@ -24,7 +24,8 @@ def test_demo_summary_has_the_promised_figures(demo_run):
     assert set(s["students"]) >= {"primary", "junior", "unassigned"}
     for lvl in ("primary", "junior"):
         assert set(s["travel"][lvl]) >= {"mean_m", "p90_m", "max_m"}
-    assert s["violations"] == {"school_size": 0, "class_size": 0, "travel_limit": 0}
+    assert set(s["violations"]) >= {"school_size", "class_size", "travel_limit"}
+    assert not any(s["violations"].values()), s["violations"]
     # the synthetic county seat is over-full today; the baseline must say so
     assert s["baseline"]["big_classes_56"] >= 1
     assert s["baseline"]["school_size"] >= 1

@@ -10,117 +10,61 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
+from typer.testing import CliRunner
 
 from planning._errors import InputError
 from planning.i18n import LANGS, STRINGS, t
-from planning.maps import plan_map, write_map
+from planning.maps import BaseTiles, comparison_map, plan_map, write_map
 from planning.plan import Plan
+from tests.sample_plans import CRS, X0, Y0, other_plan, toy_boundary, toy_plan
 
-CRS = "EPSG:32649"  # UTM 49N, metres
-X0, Y0 = 500_000.0, 2_800_000.0
-XSS = "<img src=x onerror=alert(1)>"
-SCHOOL_MARKER = re.compile(r'"className":\s*"school-marker school-(keep|close|new)"')
-
-
-def _square(x: float, y: float, half: float) -> shapely.Polygon:
-    return shapely.box(x - half, y - half, x + half, y + half)
-
-
-def _schools() -> gpd.GeoDataFrame:
-    rows = [
-        # id, name, level, decision, before (p, j), after (p, j), classes (p, j), x, y
-        ("S1", "城关小学", "primary", "keep", (300, 0), (350, 0), (8, 0), 0, 0),
-        ("S2", XSS, "teaching_point", "close", (40, 0), (0, 0), (0, 0), 3000, 1000),
-        ("S3", "城关中学", "junior", "keep", (0, 420), (0, 480), (0, 10), 1000, -1000),
-        ("N1", "新区九年一贯制学校", "nine_year", "new", (0, 0), (200, 90), (5, 2), 2000, 2000),
-    ]
-    return gpd.GeoDataFrame(
-        {
-            "school_id": [r[0] for r in rows],
-            "name": [r[1] for r in rows],
-            "level": [r[2] for r in rows],
-            "township": "城关镇",
-            "decision": [r[3] for r in rows],
-            "students_primary_before": [r[4][0] for r in rows],
-            "students_junior_before": [r[4][1] for r in rows],
-            "students_primary": [r[5][0] for r in rows],
-            "students_junior": [r[5][1] for r in rows],
-            "classes_primary": [r[6][0] for r in rows],
-            "classes_junior": [r[6][1] for r in rows],
-            "classrooms": [12, 2, 15, 12],
-            "max_students": [2000, 2000, 2000, 2500],
-            "utilisation": [8 / 12, 0.0, 10 / 15, 7 / 12],
-        },
-        geometry=gpd.points_from_xy([X0 + r[7] for r in rows], [Y0 + r[8] for r in rows]),
-        crs=CRS,
-    )
-
-
-def _villages() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "village_id": ["V1", "V2", "V3"],
-            "name": ["东村", "西村", "<b>北村</b>"],
-            "township": "城关镇",
-            "children_primary": [120, 80, 30],
-            "children_junior": [60, 40, 10],
-            "school_primary": ["S1", "N1", "S1"],
-            "school_junior": ["S3", "N1", None],
-            "distance_m_primary": [800.0, 1500.0, 2300.0],
-            "minutes_primary": [10.0, 19.0, 29.0],
-            "distance_m_junior": [1200.0, 1500.0, np.nan],
-            "minutes_junior": [15.0, 19.0, np.nan],
-        },
-        geometry=gpd.points_from_xy([X0 + 500, X0 + 2500, X0 - 500], [Y0, Y0 + 1500, Y0 + 800]),
-        crs=CRS,
-    )
-
-
-def _catchments() -> gpd.GeoDataFrame:
-    rows = [
-        ("S1", "primary", 350, 2, _square(X0, Y0, 1000)),
-        ("N1", "primary", 200, 1, _square(X0 + 2000, Y0 + 2000, 1000)),
-        ("S3", "junior", 480, 1, _square(X0 + 1000, Y0 - 1000, 1500)),
-        ("N1", "junior", 90, 1, _square(X0 + 2000, Y0 + 2000, 1000)),
-    ]
-    return gpd.GeoDataFrame(
-        [r[:4] for r in rows],
-        columns=["school_id", "level", "students", "villages"],
-        geometry=[r[4] for r in rows],
-        crs=CRS,
-    )
+DECODER = json.JSONDecoder()
 
 
 @pytest.fixture
 def plan() -> Plan:
     """Four schools (kept, closed, kept, new), three villages, four catchment squares."""
-    return Plan(
-        name="撤并方案A",
-        schools=_schools(),
-        villages=_villages(),
-        catchments=_catchments(),
-        summary={"status": "optimal", "objective": 1234.5},
-    )
+    return toy_plan()
 
 
 @pytest.fixture
 def boundary() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"name": ["<script>县</script>"]}, geometry=[_square(X0 + 1000, Y0, 5000)], crs=CRS
-    )
+    return toy_boundary()
 
 
-def _page(plan: Plan, boundary: gpd.GeoDataFrame, tmp_path: Path, *, lang: str = "zh") -> str:
-    path = write_map(plan_map(plan, boundary, lang=lang), tmp_path / f"map_{lang}.html")
+def _page(plan: Plan, boundary: gpd.GeoDataFrame, tmp_path: Path, **options: object) -> str:
+    path = write_map(plan_map(plan, boundary, **options), tmp_path / "map.html")  # type: ignore[arg-type]
     return path.read_text(encoding="utf-8")
 
 
+def _json_after(page: str, marker: str) -> list[dict]:
+    """Every JSON value written right after `marker` in the page's scripts."""
+    found = []
+    for match in re.finditer(re.escape(marker), page):
+        try:
+            value, _ = DECODER.raw_decode(page, match.end())
+        except json.JSONDecodeError:  # the same characters inside Leaflet's own code
+            continue
+        found.append(value)
+    return found
+
+
+def _schools_data(page: str) -> list[dict]:
+    """Properties of the school symbols (the MarkerLayer's embedded GeoJSON)."""
+    layers = [v for v in _json_after(page, "L.geoJson(") if isinstance(v, dict)]
+    return [f["properties"] for layer in layers for f in layer["features"]]
+
+
+def _geojson_features(page: str) -> list[dict]:
+    """Properties of the features of every folium GeoJson layer."""
+    layers = _json_after(page, "_add(")
+    return [f["properties"] for layer in layers for f in layer.get("features", [])]
+
+
 def _village_popups(page: str) -> list[str]:
-    """The village popups: HTML held as JSON strings in the embedded GeoJSON."""
-    return [json.loads(text) for text in re.findall(r'"popup":\s*("(?:[^"\\]|\\.)*")', page)]
+    return [p["popup"] for p in _geojson_features(page) if "popup" in p]
 
 
 def _legend(lang: str) -> list[str]:
@@ -143,56 +87,172 @@ def test_english_legend(plan, boundary, tmp_path):
     assert not any(text in page for text in _legend("zh"))
 
 
+def test_page_is_self_contained(plan, boundary, tmp_path):
+    page = _page(plan, boundary, tmp_path)
+    assert not re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=", page)
+    assert not re.findall(r"url\((?!data:|#)", page)  # CSS images inlined too
+    assert 'version="1.9.3"' in page  # Leaflet itself, inlined
+    assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
+
+
 def test_names_from_data_are_escaped(plan, boundary, tmp_path):
     page = _page(plan, boundary, tmp_path)
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<img src=x" not in page
+    assert "<script>县" not in page
+    school = next(p for p in _schools_data(page) if "onerror" in p["tip"])
+    assert "&lt;img src=x onerror=alert(1)&gt;" in school["tip"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in school["popup"]
+    assert "<img" not in school["popup"]
     assert "&lt;b&gt;北村&lt;/b&gt;" in _village_popups(page)[2]
     assert "<b>北村" not in _village_popups(page)[2]
-    assert "<script>县" not in page
 
 
 def test_names_cannot_break_out_of_javascript_strings(plan, boundary, tmp_path):
-    schools = plan.schools.assign(name=["`${alert(1)}`", "a\\`b", "${x}", "c"])
+    schools = plan.schools.assign(name=["`${alert(1)}`", "a\\`b", "${x}", "</script><b>"])
     page = _page(dataclasses.replace(plan, schools=schools), boundary, tmp_path)
     assert "${alert(1)}" not in page
     assert "${x}" not in page
-    assert "\\`b" not in page
-    assert "&#96;&#36;{alert(1)}&#96;" in page
+    assert "</script><b>" not in page
+    popups = [p["popup"] for p in _schools_data(page)]
+    assert "&#96;&#36;{alert(1)}&#96;" in popups[0]
+    assert "&lt;/script&gt;&lt;b&gt;" in popups[3]
 
 
-def test_one_marker_per_school_coloured_by_decision(plan, boundary, tmp_path):
-    page = _page(plan, boundary, tmp_path)
-    decisions = SCHOOL_MARKER.findall(page)
-    assert len(decisions) == len(plan.schools)
-    assert sorted(decisions) == sorted(plan.schools["decision"])
+def test_one_symbol_per_school_by_decision(plan, boundary, tmp_path):
+    schools = _schools_data(_page(plan, boundary, tmp_path))
+    decisions = [p["css"].removeprefix("school-marker school-") for p in schools]
+    assert decisions == list(plan.schools["decision"])
+    shapes = {d: p["icon"] for d, p in zip(decisions, schools, strict=True)}
+    assert "<polygon" in shapes["new"]  # a star
+    assert "stroke-dasharray" in shapes["close"]  # a dashed circle with a cross
+    sizes = {p["tip"]: p["size"] for p in schools}
+    assert (
+        sizes[t("tooltip_school", "zh", name="城关中学", decision="保留")]
+        > sizes[t("tooltip_school", "zh", name="城关小学", decision="保留")]
+    )  # 480 students after > 350
 
 
-def test_popups_show_students_before_and_after(plan, boundary, tmp_path):
-    page = _page(plan, boundary, tmp_path)
-    assert "300 → 350" in page  # S1 primary
-    assert "40 → 0" in page  # S2, closed
-    assert "67%" in page  # S1 utilisation, 8 of 12 rooms
-    assert "43.8" in page  # S1 average class size after, 350 / 8
-    popups = _village_popups(page)
+def test_expanded_school_has_its_own_symbol_and_rooms_added(plan, boundary, tmp_path):
+    schools = plan.schools.assign(
+        decision=["expand", "close", "keep", "new"], classrooms_added=[4, 0, 0, 0]
+    )
+    page = _page(dataclasses.replace(plan, schools=schools), boundary, tmp_path, lang="en")
+    first = _schools_data(page)[0]
+    assert first["css"] == "school-marker school-expand"
+    assert first["icon"] != _schools_data(page)[2]["icon"]
+    assert t("popup_classrooms_added", "en") in first["popup"]
+    assert '<td class="n">8</td><td class="n">12</td>' in first["popup"]  # rooms 8 -> 12
+    assert t("legend_expand", "en") in page
+
+
+def test_popups_show_numbers_before_and_after_and_travel(plan, boundary, tmp_path):
+    popups = [p["popup"] for p in _schools_data(_page(plan, boundary, tmp_path))]
+    s1, s2 = popups[0], popups[1]
+    assert '<td class="n">300</td><td class="n">350</td>' in s1  # students before, after
+    assert '<td class="n">7</td><td class="n">8</td>' in s1  # classes
+    assert '<td class="n">42.9</td><td class="n">43.8</td>' in s1  # class size 300/7, 350/8
+    assert '<td class="n">58%</td><td class="n">67%</td>' in s1  # rooms in use, 7 then 8 of 12
+    # S1 serves V1 (120 children, 0.8 km) and V3 (30, 2.3 km): weighted mean 1.1 km
+    mean, longest = (
+        t("popup_km_min", "zh", km=km, minutes=minutes)
+        for km, minutes in (("1.1", "14"), ("2.3", "29"))
+    )
+    assert f"<td>{mean}</td><td>{longest}</td>" in s1
+    assert '<td class="n">40</td><td class="n">–</td>' in s2  # closed: nothing after
+    popups = _village_popups(_page(plan, boundary, tmp_path))
     assert len(popups) == len(plan.villages)
     assert t("popup_assignment", "zh", school="城关中学", km="1.2", minutes="15") in popups[0]
     assert t("popup_unassigned", "zh") in popups[2]  # V3 has no junior school
 
 
-def test_layers_links_hidden_at_first(plan, boundary):
-    m = plan_map(plan, boundary, lang="en")
-    groups = {
+def _groups(m: folium.Map) -> dict[str, bool]:
+    return {
         child.layer_name: child.show
         for child in m._children.values()
         if isinstance(child, folium.FeatureGroup)
     }
-    keys = ("catchments_primary", "catchments_junior", "links_primary", "links_junior")
-    assert {t(f"layer_{key}", "en") for key in keys} <= set(groups)
-    assert groups[t("layer_links_primary", "en")] is False
-    assert groups[t("layer_links_junior", "en")] is False
-    assert groups[t("layer_catchments_primary", "en")] is True
+
+
+def test_primary_catchments_shown_junior_and_links_hidden(plan, boundary):
+    m = plan_map(plan, boundary, lang="en")
+    groups = _groups(m)
+    assert list(groups) == [
+        t(f"layer_{key}", "en")
+        for key in (
+            "boundary",
+            "catchments_primary",
+            "catchments_junior",
+            "links_primary",
+            "links_junior",
+            "villages",
+            "schools",
+        )
+    ]
+    hidden = {name for name, show in groups.items() if not show}
+    assert hidden == {
+        t(f"layer_{key}", "en") for key in ("catchments_junior", "links_primary", "links_junior")
+    }
     assert any(isinstance(child, folium.LayerControl) for child in m._children.values())
+
+
+def test_tiles_none_by_default_osm_or_a_template(plan, boundary, tmp_path):
+    assert "{z}" not in _page(plan, boundary, tmp_path)
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in _page(plan, boundary, tmp_path, tiles="osm")
+    tianditu = "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=K"
+    page = _page(plan, boundary, tmp_path, tiles=BaseTiles(tianditu, subdomains="01234567"))
+    assert "tianditu.gov.cn" in page
+    assert t("map_note_gcj02", "zh") not in page
+
+
+def test_gcj02_tiles_carry_a_note(plan, boundary, tmp_path):
+    amap = "https://webrd0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}"
+    assert BaseTiles.parse(amap).coordinates == "gcj02"
+    page = _page(plan, boundary, tmp_path, tiles=amap, lang="en")
+    assert t("map_note_gcj02", "en") in page
+
+
+def test_bad_tiles_spec_is_refused(plan, boundary):
+    with pytest.raises(ValueError, match="tiles must be"):
+        plan_map(plan, boundary, tiles="satellite")
+
+
+def test_route_lines_replace_straight_links(plan, boundary, tmp_path):
+    bent = shapely.LineString([(X0 + 500, Y0), (X0 + 400, Y0 + 300), (X0, Y0)])
+    routes = gpd.GeoDataFrame(
+        {"village_id": ["V1"], "level": ["primary"]}, geometry=[bent], crs=CRS
+    )
+    m = plan_map(plan, boundary, routes=routes)
+    links = [
+        child
+        for group in m._children.values()
+        if isinstance(group, folium.FeatureGroup) and group.layer_name == t("layer_links_primary")
+        for child in group._children.values()
+    ]
+    lines = [f["geometry"]["coordinates"] for f in links[0].data["features"]]
+    assert sorted(len(line) for line in lines) == [2, 2, 3]  # V1 routed, V2 and V3 straight
+
+
+def test_comparison_marks_closed_schools_and_moved_villages(plan, boundary, tmp_path):
+    after = other_plan(plan)
+    page = write_map(comparison_map(plan, after, boundary, lang="en"), tmp_path / "c.html")
+    text = page.read_text(encoding="utf-8")
+    features = _geojson_features(text)
+    assert [f["change"] for f in features if "change" in f] == ["closed"]  # S3
+    moved = [f for f in features if f.get("kind") == "village"]
+    assert len(moved) == 1 and "西村" in moved[0]["tip"]  # V2: N1 -> S1
+    assert {f["kind"] for f in features if "kind" in f} == {"village", "old", "new"}
+    assert t("compare_subtitle", "en", a=plan.name, b="方案B") in text
+    assert t("compare_show_a", "en") in text  # the A/B switch
+    assert len(_schools_data(text)) == 2 * len(plan.schools)  # A's and B's symbols
+
+
+def test_comparison_groups_show_b_and_hide_a(plan, boundary):
+    groups = _groups(comparison_map(plan, other_plan(plan), boundary, lang="en"))
+    a, b = t("compare_a", "en"), t("compare_b", "en")
+    assert groups[t("layer_catchments_primary_of", "en", plan=b)] is True
+    assert groups[t("layer_catchments_primary_of", "en", plan=a)] is False
+    assert groups[t("layer_schools_of", "en", plan=a)] is False
+    assert groups[t("layer_changed_schools", "en")] is True
 
 
 def test_write_map_replaces_file_and_leaves_no_temp(plan, boundary, tmp_path):
@@ -211,7 +271,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(plan, boundary, tmp_path
     def fail(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("planning.maps.os.replace", fail)
+    monkeypatch.setattr("planning._html.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_map(plan_map(plan, boundary), target)
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
@@ -227,8 +287,8 @@ def test_layer_without_crs_is_an_input_error(plan, boundary):
 
 
 def test_unknown_decision_is_an_input_error(plan, boundary):
-    schools = plan.schools.assign(decision=["keep", "expand", "keep", "new"])
-    with pytest.raises(InputError, match=r"row S2, field 'decision'.*'expand'"):
+    schools = plan.schools.assign(decision=["keep", "merge", "keep", "new"])
+    with pytest.raises(InputError, match=r"row S2, field 'decision'.*'merge'"):
         plan_map(dataclasses.replace(plan, schools=schools), boundary)
 
 
@@ -241,8 +301,19 @@ def test_empty_plan_layers_still_draw(plan, boundary, tmp_path):
     empty = dataclasses.replace(
         plan, villages=plan.villages.iloc[:0], catchments=plan.catchments.iloc[:0]
     )
-    page = _page(empty, boundary, tmp_path)
-    assert len(SCHOOL_MARKER.findall(page)) == len(plan.schools)
+    assert len(_schools_data(_page(empty, boundary, tmp_path))) == len(plan.schools)
+
+
+def test_run_open_opens_the_map_in_a_browser(toy_scenario, tmp_path, monkeypatch):
+    from planning.cli import app
+
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url) or True)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["run", str(toy_scenario), "--out", str(out), "--open", "-q"])
+    assert result.exit_code == 0, result.output
+    assert opened == [(out / "map.html").resolve().as_uri()]
+    assert (out / "report.html").is_file()
 
 
 # -- planning.i18n -------------------------------------------------------------------------------

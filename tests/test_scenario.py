@@ -8,17 +8,37 @@ import pytest
 
 from planning._errors import InputError
 from planning.scenario import load_scenario
+from planning.scenario_files import SCHEMA_LINE, base_yaml, json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
+SHIPPED = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if p.name != "base.yaml")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_scenario_loads(path):
     scenario = load_scenario(path)
     assert scenario.data.schools.is_file()
+    assert path.read_text(encoding="utf-8").startswith(SCHEMA_LINE)
+
+
+def test_base_yaml_and_json_schema_are_in_sync():
+    """Regenerate with: python -m planning.scenario_files scenarios"""
+    assert (ROOT / "scenarios" / "base.yaml").read_text(encoding="utf-8") == base_yaml()
+    assert (ROOT / "scenarios" / "schema.json").read_text(encoding="utf-8") == json_schema()
+
+
+def test_base_yaml_holds_exactly_the_defaults(tmp_path):
+    path = _write(tmp_path, "extends: " + str(ROOT / "scenarios" / "base.yaml") + "\n" + BASE)
+    minimal = _write(tmp_path / "m", BASE)
+    assert load_scenario(path).model_dump(exclude={"data"}) == load_scenario(minimal).model_dump(
+        exclude={"data"}
+    )
 
 
 def _write(tmp_path: Path, text: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
     for name in ("a.csv", "v.geojson", "b.geojson"):

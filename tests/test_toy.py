@@ -21,6 +21,7 @@ import pytest
 
 from planning.pipeline import plan_scenario
 from planning.scenario import load_scenario
+from tests.invariants import check_plan_object
 
 EXPECTED_PRIMARY = {
     "V0": "A",
@@ -38,7 +39,9 @@ EXPECTED_PRIMARY = {
 
 @pytest.fixture(scope="module")
 def toy_plan(toy_scenario):
-    plan, _ = plan_scenario(load_scenario(toy_scenario))
+    scenario = load_scenario(toy_scenario)
+    plan, _ = plan_scenario(scenario)
+    check_plan_object(plan, scenario)
     return plan
 
 

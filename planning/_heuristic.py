@@ -1,0 +1,312 @@
+"""Fast primal heuristics on the flat arrays: build a plan for an open set, then improve it.
+
+A plan is one pair index per demand row. These heuristics respect capacity in students,
+integer classes per level within the class capacity, sites and ``p``; rules they do not see
+(budget, minimum sizes, expansions) are checked when the plan is handed to the solver.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from planning._lagrangian import Arrays
+
+
+@dataclass(frozen=True)
+class RowView:
+    """Pairs sorted by demand row, then cost (cheapest first), with row offsets."""
+
+    order: np.ndarray
+    start: np.ndarray
+    keys: np.ndarray  # sorted pair keys k * n_options + j
+    key_pair: np.ndarray  # pair index of each sorted key
+
+
+def row_view(arr: Arrays) -> RowView:
+    order = np.lexsort((arr.pj, arr.cost, arr.pk))
+    counts = np.bincount(arr.pk, minlength=arr.n_rows)
+    keys = arr.pk * arr.n_options + arr.pj
+    by_key = np.argsort(keys, kind="stable")
+    return RowView(
+        order=order, start=np.r_[0, np.cumsum(counts)], keys=keys[by_key], key_pair=by_key
+    )
+
+
+class Loads:
+    """Students and classes per option while a plan is built (plain Python for speed)."""
+
+    def __init__(self, arr: Arrays) -> None:
+        self.arr = arr
+        self.d = arr.students.tolist()
+        self.lvl = arr.level.tolist()
+        self.size = None if arr.class_size is None else arr.class_size.tolist()
+        self.cap = arr.capacity.tolist()
+        self.ccap = arr.class_cap.tolist()
+        n_levels = 1 if arr.class_size is None else len(arr.class_size)
+        self.total = [0.0] * arr.n_options
+        self.level_load = [[0.0] * n_levels for _ in range(arr.n_options)]
+        self.classes = [0] * arr.n_options
+
+    def _classes_after(self, j: int, k: int, sign: int) -> int:
+        assert self.size is not None
+        lvl, s = self.lvl[k], self.size[self.lvl[k]]
+        old = self.level_load[j][lvl]
+        new = old + sign * self.d[k]
+        return self.classes[j] - math.ceil(old / s - 1e-9) + math.ceil(new / s - 1e-9)
+
+    def fits(self, j: int, k: int, minus: int = -1) -> bool:
+        """Whether row k fits at option j (after row ``minus`` leaves j, if given)."""
+        out = self.d[minus] if minus >= 0 else 0.0
+        if self.total[j] + self.d[k] - out > self.cap[j] + 1e-9:
+            return False
+        if self.size is None:
+            return True
+        if minus >= 0:
+            self.remove(j, minus)
+            ok = self._classes_after(j, k, 1) <= self.ccap[j]
+            self.add(j, minus)
+            return ok
+        return self._classes_after(j, k, 1) <= self.ccap[j]
+
+    def add(self, j: int, k: int) -> None:
+        if self.size is not None:
+            self.classes[j] = self._classes_after(j, k, 1)
+            self.level_load[j][self.lvl[k]] += self.d[k]
+        self.total[j] += self.d[k]
+
+    def remove(self, j: int, k: int) -> None:
+        if self.size is not None:
+            self.classes[j] = self._classes_after(j, k, -1)
+            self.level_load[j][self.lvl[k]] -= self.d[k]
+        self.total[j] -= self.d[k]
+
+
+def greedy_plan(
+    arr: Arrays, view: RowView, is_open: np.ndarray, seed: np.ndarray | None = None
+) -> np.ndarray | None:
+    """Assign rows to open options: seeded pairs first, then hardest rows (largest regret)
+    to the cheapest option that fits.
+
+    ``seed`` marks pairs to try first (e.g. the relaxation's knapsack choices): a row with
+    seeded pairs at open options takes the cheapest of them while it fits.
+    Returns the pair index per row, or None if some row fits nowhere.
+    """
+    pos = view.order[is_open[arr.pj[view.order]]]
+    counts = np.bincount(arr.pk[pos], minlength=arr.n_rows)
+    if (counts == 0).any():
+        return None
+    start = np.r_[0, np.cumsum(counts)]
+    first = arr.cost[pos[start[:-1]]]
+    second = np.where(counts > 1, arr.cost[pos[np.minimum(start[:-1] + 1, len(pos) - 1)]], np.inf)
+    order = np.lexsort((np.arange(arr.n_rows), -arr.students, -(second - first)))
+    loads = Loads(arr)
+    plan = [-1] * arr.n_rows
+    if seed is not None:
+        _place_seeded(arr, pos[seed[pos]], loads, plan)
+    pj, pos_l, start_l = arr.pj.tolist(), pos.tolist(), start.tolist()
+    for k in order.tolist():
+        if plan[k] >= 0:
+            continue
+        for q in range(start_l[k], start_l[k + 1]):
+            p = pos_l[q]
+            if loads.fits(pj[p], k):
+                loads.add(pj[p], k)
+                plan[k] = p
+                break
+        else:
+            return None
+    return np.array(plan, dtype=np.int64)
+
+
+def _place_seeded(arr: Arrays, seeded: np.ndarray, loads: Loads, plan: list[int]) -> None:
+    """Each row with seeded pairs (in row, cost order) takes the cheapest one that fits."""
+    for p in seeded.tolist():
+        k, j = int(arr.pk[p]), int(arr.pj[p])
+        if plan[k] < 0 and loads.fits(j, k):
+            loads.add(j, k)
+            plan[k] = p
+
+
+def improve(arr: Arrays, view: RowView, plan: np.ndarray, *, passes: int = 5) -> np.ndarray:
+    """Local search among the plan's open options: shift one row, or swap two rows."""
+    plan = plan.copy()
+    is_open = np.zeros(arr.n_options, dtype=bool)
+    is_open[arr.pj[plan]] = True
+    loads = Loads(arr)
+    for k, p in enumerate(plan.tolist()):
+        loads.add(int(arr.pj[p]), k)
+    for _ in range(passes):
+        moved = _shift(arr, view, plan, is_open, loads)
+        if arr.n_rows <= 5000:
+            moved += _swap(arr, view, plan, is_open, loads)
+        if not moved:
+            break
+    return plan
+
+
+def _shift(arr: Arrays, view: RowView, plan: np.ndarray, is_open: np.ndarray, loads: Loads) -> int:
+    moved = 0
+    pj, cost, order = arr.pj, arr.cost, view.order
+    for k in range(arr.n_rows):
+        p = int(plan[k])
+        j = int(pj[p])
+        for q in order[view.start[k] : view.start[k + 1]].tolist():
+            if cost[q] >= cost[p] - 1e-12:
+                break
+            jq = int(pj[q])
+            if is_open[jq] and loads.fits(jq, k):
+                loads.remove(j, k)
+                loads.add(jq, k)
+                plan[k] = q
+                moved += 1
+                break
+    return moved
+
+
+def _swap(arr: Arrays, view: RowView, plan: np.ndarray, is_open: np.ndarray, loads: Loads) -> int:
+    """Exchange two rows between their options when both pairs exist and it is cheaper."""
+    moved = 0
+    at = arr.pj[plan]
+    members = {int(j): np.flatnonzero(at == j) for j in np.flatnonzero(is_open)}
+    for k1 in range(arr.n_rows):
+        j1 = int(at[k1])
+        cand = view.order[view.start[k1] : view.start[k1 + 1]]
+        cand = cand[is_open[arr.pj[cand]] & (arr.pj[cand] != j1)]
+        for q1 in cand.tolist():
+            j2 = int(arr.pj[q1])
+            k2, q2 = _best_partner(arr, view, plan, loads, members[j2], k1, j1, q1)
+            if k2 >= 0:
+                _exchange(loads, plan, at, k1, k2, j1, j2, q1, q2)
+                members[j1] = np.flatnonzero(at == j1)
+                members[j2] = np.flatnonzero(at == j2)
+                moved += 1
+                break
+    return moved
+
+
+def _best_partner(
+    arr: Arrays,
+    view: RowView,
+    plan: np.ndarray,
+    loads: Loads,
+    rows: np.ndarray,
+    k1: int,
+    j1: int,
+    q1: int,
+) -> tuple[int, int]:
+    """The row of option pj[q1] whose exchange with row k1 saves most and fits, or -1."""
+    back = _pair_of(arr, view, rows, j1)
+    ok = back >= 0
+    rows, back = rows[ok], back[ok]
+    delta = arr.cost[q1] + arr.cost[back] - arr.cost[plan[k1]] - arr.cost[plan[rows]]
+    j2 = int(arr.pj[q1])
+    for t in np.argsort(delta, kind="stable").tolist():
+        if delta[t] >= -1e-9:
+            break
+        k2 = int(rows[t])
+        if loads.fits(j2, k1, minus=k2) and loads.fits(j1, k2, minus=k1):
+            return k2, int(back[t])
+    return -1, -1
+
+
+def _exchange(
+    loads: Loads,
+    plan: np.ndarray,
+    at: np.ndarray,
+    k1: int,
+    k2: int,
+    j1: int,
+    j2: int,
+    q1: int,
+    q2: int,
+) -> None:
+    loads.remove(j1, k1)
+    loads.remove(j2, k2)
+    loads.add(j2, k1)
+    loads.add(j1, k2)
+    plan[k1], plan[k2] = q1, q2
+    at[k1], at[k2] = j2, j1
+
+
+def _pair_of(arr: Arrays, view: RowView, rows: np.ndarray, j: int) -> np.ndarray:
+    """Pair index of (row, j) for each row, or -1 where that pair does not exist."""
+    keys = rows * arr.n_options + j
+    t = np.clip(np.searchsorted(view.keys, keys), 0, len(view.keys) - 1)
+    return np.where(view.keys[t] == keys, view.key_pair[t], -1)
+
+
+def plan_cost(arr: Arrays, plan: np.ndarray) -> float:
+    """Objective of a plan under the arrays' rules (``inf`` if sites or ``p`` are broken).
+
+    With ``p``, options are added to the used ones, cheapest net cost first, to reach p.
+    """
+    used = np.zeros(arr.n_options, dtype=bool)
+    used[arr.pj[plan]] = True
+    if (used & arr.forced_closed).any():
+        return np.inf
+    is_open = used | arr.forced_open
+    if arr.p is not None:
+        is_open = _fill_to_p(arr, is_open)
+        if is_open is None:
+            return np.inf
+    sites = arr.site[is_open]
+    if len(np.unique(sites)) < len(sites):
+        return np.inf
+    return float(arr.cost[plan].sum() + arr.fixed[is_open].sum() + arr.constant)
+
+
+def _fill_to_p(arr: Arrays, is_open: np.ndarray) -> np.ndarray | None:
+    assert arr.p is not None
+    missing = arr.p - int(is_open.sum())
+    if missing < 0:
+        return None
+    taken = np.zeros(int(arr.site.max(initial=-1)) + 1, dtype=bool)
+    taken[arr.site[is_open]] = True
+    out = is_open.copy()
+    for j in np.argsort(arr.fixed, kind="stable").tolist():
+        if missing == 0:
+            break
+        if not out[j] and not arr.forced_closed[j] and not taken[arr.site[j]]:
+            out[j] = True
+            taken[arr.site[j]] = True
+            missing -= 1
+    return out if missing == 0 else None
+
+
+def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray | None:
+    """An open set to start from: p options by greedy addition (p-median), else all sites.
+
+    Greedy addition opens, one at a time, the option that most lowers the sum over rows of
+    the cheapest open cost (capacity ignored). Without ``p`` one option per site is opened
+    (the one with the most room).
+    """
+    allowed = ~arr.forced_closed
+    if arr.p is None:
+        key = np.where(allowed, -arr.capacity, np.inf)
+        order = np.lexsort((np.arange(arr.n_options), key, arr.site))
+        first = order[np.r_[True, arr.site[order][1:] != arr.site[order][:-1]]]
+        out = np.zeros(arr.n_options, dtype=bool)
+        out[first[allowed[first]]] = True
+        return out
+    if arr.n_rows * arr.n_options > max_cells:
+        return None
+    big = float(arr.cost.max(initial=0.0)) * 2 + 1.0
+    dense = np.full((arr.n_rows, arr.n_options), big)
+    dense[arr.pk, arr.pj] = arr.cost
+    best = np.full(arr.n_rows, big * 2)
+    out = arr.forced_open.copy()
+    if out.any():
+        best = np.minimum(best, dense[:, out].min(axis=1))
+    while out.sum() < arr.p:
+        gain = np.minimum(dense, best[:, None]).sum(axis=0) + arr.fixed
+        gain[out | ~allowed] = np.inf
+        gain[np.isin(arr.site, arr.site[out])] = np.inf
+        j = int(np.argmin(gain))
+        if not np.isfinite(gain[j]):
+            return None
+        out[j] = True
+        best = np.minimum(best, dense[:, j])
+    return out

@@ -1,0 +1,500 @@
+"""Arrays of a model instance and its Lagrangian lower bound (numpy only, no solver).
+
+The Lagrangian relaxation dualises the assignment rows ``sum_j x_kj = 1`` with multipliers
+``lambda_k``. What remains splits by option: option j, if open, picks the demand rows with
+negative reduced cost ``a_kj - lambda_k`` that fit its capacity (a 0-1 knapsack), and the open
+options are then chosen under the site, forced and ``p`` rules. For any ``lambda``
+
+    L(lambda) = sum_k lambda_k + sum_j g_j + min over allowed open sets of sum_j v_j(lambda)
+
+is a lower bound on the optimum. The knapsack of an option is solved exactly by dynamic
+programming when demands are integers and the tables are small (the bound is then that of the
+Dantzig-Wolfe reformulation); otherwise its linear relaxation is used (the bound is then that of
+the linear relaxation). Rules the relaxation drops (budget, minimum sizes, expansion costs) only
+weaken the bound: it stays valid for the full model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planning._errors import InfeasiblePlanError
+from planning.model import ModelInput
+
+DP_CELLS = 40_000_000  # largest knapsack table (items x options x capacity) solved exactly
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """A model instance as flat arrays; pairs sorted by option, then demand row.
+
+    Attributes
+    ----------
+    students, level
+        Per demand row k: students d_k and level code.
+    class_size
+        Students per class per level code, or None (capacity in students only).
+    fixed, constant
+        Per option j the net cost of being open ``f_j - g_j``; the constant ``sum_j g_j``.
+    capacity, class_cap
+        Per option: students it may take (``max_students``) and classes it may hold (rooms
+        plus largest expansion, at most the class limit; ``inf`` if unlimited).
+    site, forced_open, forced_closed, p
+        Site group per option, forced decisions, and the number of open options (or None).
+    pk, pj, cost, src
+        Per pair: demand row, option, assignment cost a_kj, row position in ``data.pairs``.
+    integral
+        True when every plan's objective is an integer (integer costs): bounds may be rounded up.
+    exact
+        True when the arrays state the whole model (no budget, minimum sizes or expansions).
+    """
+
+    data: ModelInput
+    rows: pd.MultiIndex
+    option_ids: pd.Index
+    students: np.ndarray
+    level: np.ndarray
+    class_size: np.ndarray | None
+    fixed: np.ndarray
+    constant: float
+    capacity: np.ndarray
+    class_cap: np.ndarray
+    site: np.ndarray
+    forced_open: np.ndarray
+    forced_closed: np.ndarray
+    p: int | None
+    pk: np.ndarray
+    pj: np.ndarray
+    cost: np.ndarray
+    src: np.ndarray
+    integral: bool
+    exact: bool
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.students)
+
+    @property
+    def n_options(self) -> int:
+        return len(self.fixed)
+
+
+def to_arrays(data: ModelInput) -> Arrays:
+    """Flatten a :class:`ModelInput` (validated as ``build_model`` does).
+
+    Raises
+    ------
+    InfeasiblePlanError
+        If a demand row has no allowed option at all, naming the villages.
+    """
+    demand = data.demand.reset_index(drop=True)
+    rows = pd.MultiIndex.from_frame(demand[["village_id", "level"]])
+    opts = data.option_table()
+    pairs = data.pairs
+    k = rows.get_indexer(pd.MultiIndex.from_frame(pairs[["village_id", "level"]]))
+    j = opts.index.get_indexer(pairs["option_id"])
+    ok = (k >= 0) & (j >= 0)
+    k, j, cost = k[ok], j[ok], pairs["cost"].to_numpy(dtype=float)[ok]
+    _check_served(demand, k)
+    order = np.lexsort((k, j))
+    levels = pd.Index(sorted(demand["level"].unique()))
+    sizes = None
+    if data.class_size is not None:
+        sizes = np.array([float(data.class_size[lvl]) for lvl in levels])
+    fixed = (opts["fixed_cost"] - opts["closed_cost"]).to_numpy(dtype=float)
+    values = np.concatenate([cost, fixed, opts["closed_cost"].to_numpy(dtype=float)])
+    return Arrays(
+        data=data,
+        rows=rows,
+        option_ids=opts.index,
+        students=demand["students"].to_numpy(dtype=float),
+        level=levels.get_indexer(demand["level"]),
+        class_size=sizes,
+        fixed=fixed,
+        constant=float(opts["closed_cost"].sum()),
+        capacity=opts["max_students"].to_numpy(dtype=float),
+        class_cap=_class_cap(opts, sizes is not None),
+        site=pd.factorize(opts["site_id"])[0],
+        forced_open=((opts["forced"] == "open") | (opts["expand_fixed"].fillna(0) > 0)).to_numpy(),
+        forced_closed=(opts["forced"] == "closed").to_numpy(),
+        p=data.p,
+        pk=k[order].astype(np.int64),
+        pj=j[order].astype(np.int64),
+        cost=cost[order],
+        src=np.flatnonzero(ok)[order],
+        integral=bool(np.all(values == np.round(values))),
+        exact=_is_exact(data, opts),
+    )
+
+
+def _check_served(demand: pd.DataFrame, k: np.ndarray) -> None:
+    lost = demand[np.bincount(k, minlength=len(demand)) == 0]
+    if len(lost):
+        names = ", ".join(
+            f"{v} ({lvl}, {s:g} students)"
+            for v, lvl, s in lost[["village_id", "level", "students"]].head(20).itertuples(False)
+        )
+        raise InfeasiblePlanError(
+            f"{len(lost)} village/level demand(s) have no school within the travel limits: {names}"
+        )
+
+
+def _class_cap(opts: pd.DataFrame, with_classes: bool) -> np.ndarray:
+    if not with_classes:
+        return np.full(len(opts), np.inf)
+    extra = np.fmax(opts["max_expand"].to_numpy(dtype=float), opts["expand_fixed"].fillna(0))
+    rooms = opts["max_classes"].to_numpy(dtype=float) + extra
+    limit = opts["class_limit"].to_numpy(dtype=float)
+    return np.fmin(
+        np.where(np.isnan(rooms), np.inf, rooms), np.where(np.isnan(limit), np.inf, limit)
+    )
+
+
+def _is_exact(data: ModelInput, opts: pd.DataFrame) -> bool:
+    """No rule beyond capacity, classes, sites, forced and p (plans can be checked in numpy)."""
+    return bool(
+        data.budget is None
+        and (opts["min_students"].fillna(0) <= 0).all()
+        and (opts["max_expand"].fillna(0) <= 0).all()
+        and opts["expand_fixed"].isna().all()
+    )
+
+
+def relaxable(data: ModelInput) -> bool:
+    """Whether the relaxation's bound is valid: every dropped cost term is non-negative."""
+    opts = data.option_table()
+    return bool((opts["expand_cost"].fillna(0) >= 0).all()) and (
+        data.min_size_penalty is None or data.min_size_penalty >= 0
+    )
+
+
+# ---------------------------------------------------------------- knapsacks per option
+
+
+@dataclass
+class Knapsack:
+    """Solution of every option's knapsack for one set of reduced costs.
+
+    ``value[j]`` is the best (most negative) sum of reduced costs option j can collect,
+    ``x[pair]`` the (possibly fractional) choice, and ``rest(pairs)`` a lower bound on what
+    option ``pj[pair]`` can add to the pair once the pair is forced in (its capacity reduced
+    by the pair's weight; ``inf`` if the pair alone does not fit).
+    """
+
+    value: np.ndarray
+    x: np.ndarray
+    rest: Callable[[np.ndarray], np.ndarray]
+
+
+def knapsacks(arr: Arrays, cbar: np.ndarray, *, exact: bool) -> Knapsack:
+    """Every option's best set of demand rows for the reduced costs ``cbar`` (per pair)."""
+    if exact:
+        return _dp_knapsacks(arr, cbar)
+    weight = arr.students[arr.pk]
+    ks = _lp_knapsacks(arr, cbar, weight, arr.capacity)
+    if arr.class_size is None or not np.isfinite(arr.class_cap).any():
+        return ks
+    # a second valid relaxation in classes (d_k / s_l per row): keep the stronger per option
+    cls = _lp_knapsacks(arr, cbar, weight / arr.class_size[arr.level[arr.pk]], arr.class_cap)
+    better = cls.value > ks.value
+    pick = better[arr.pj]
+
+    def rest(pairs: np.ndarray) -> np.ndarray:
+        return np.maximum(ks.rest(pairs), cls.rest(pairs))
+
+    return Knapsack(
+        value=np.where(better, cls.value, ks.value), x=np.where(pick, cls.x, ks.x), rest=rest
+    )
+
+
+def dp_is_small(arr: Arrays) -> bool:
+    """Whether exact knapsacks are affordable: integer demands and a small table."""
+    d = arr.students
+    if arr.class_size is not None or not np.all(d == np.round(d)):
+        return False
+    cap = np.minimum(arr.capacity, np.bincount(arr.pj, arr.students[arr.pk], arr.n_options))
+    per_option = np.bincount(arr.pj, minlength=arr.n_options)
+    cells = float(per_option.max(initial=0)) * arr.n_options * (cap.max(initial=0) + 1)
+    return cells <= DP_CELLS
+
+
+def _neg_items(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((cbar < 0) & (weight <= cap[arr.pj]))
+
+
+def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> Knapsack:
+    """Linear knapsacks: items by reduced cost per unit of weight, the last one fractional."""
+    idx = _neg_items(arr, cbar, weight, np.where(np.isfinite(cap), cap, np.inf))
+    ratio = cbar[idx] / weight[idx]
+    idx = idx[np.lexsort((idx, ratio, arr.pj[idx]))]
+    jj, w, c = arr.pj[idx], weight[idx], cbar[idx]
+    start = np.searchsorted(jj, jj, side="left")
+    cw, cv = np.cumsum(w), np.cumsum(c)
+    before_w = cw - w - (cw[start] - w[start])  # weight of earlier items of the same option
+    before_v = cv - c - (cv[start] - c[start])
+    frac = np.clip((cap[jj] - before_w) / w, 0.0, 1.0)
+    x = np.zeros(len(cbar))
+    x[idx] = frac
+    value = np.bincount(jj, weights=c * frac, minlength=arr.n_options)
+    span = float(before_w.max(initial=0.0)) + 1.0
+    key = jj * (4 * span) + before_w  # increasing: by option, then by weight before the item
+
+    def rest(pairs: np.ndarray) -> np.ndarray:
+        room = cap[arr.pj[pairs]] - weight[pairs]
+        if len(idx) == 0:
+            return np.where(room < 0, np.inf, 0.0)
+        q = arr.pj[pairs] * (4 * span) + np.clip(room, 0.0, 2 * span)
+        t = np.clip(np.searchsorted(key, q, side="right") - 1, 0, len(idx) - 1)
+        part = np.clip((room - before_w[t]) / w[t], 0.0, 1.0)
+        out = np.where(jj[t] == arr.pj[pairs], before_v[t] + c[t] * part, 0.0)
+        return np.where(room < 0, np.inf, out)
+
+    return Knapsack(value=value, x=x, rest=rest)
+
+
+def _dp_knapsacks(arr: Arrays, cbar: np.ndarray) -> Knapsack:
+    """Exact 0-1 knapsacks by dynamic programming, vectorised over the options."""
+    w_all = arr.students.astype(np.int64)[arr.pk]
+    cap = arr.capacity.astype(np.int64)
+    idx = _neg_items(arr, cbar, w_all.astype(float), arr.capacity)
+    jj = arr.pj[idx]
+    active, slot = np.unique(jj, return_inverse=True)
+    rank = np.arange(len(idx)) - np.searchsorted(jj, jj, side="left")
+    depth = int(rank.max(initial=-1)) + 1
+    top = int(cap[active].max(initial=0))
+    weights = np.zeros((depth, len(active)), np.int64)
+    costs = np.zeros((depth, len(active)))
+    weights[rank, slot], costs[rank, slot] = w_all[idx], cbar[idx]
+    table, take = _dp_tables(weights, costs, top)
+    x = np.zeros(len(cbar))
+    x[_dp_backtrack(take, weights, cap[active], rank, slot, idx)] = 1.0
+    value = np.zeros(arr.n_options)
+    value[active] = table[np.arange(len(active)), cap[active]]
+    where = np.full(arr.n_options, -1)
+    where[active] = np.arange(len(active))
+
+    def rest(pairs: np.ndarray) -> np.ndarray:
+        room = cap[arr.pj[pairs]] - w_all[pairs]
+        r = where[arr.pj[pairs]]
+        col = np.clip(room, 0, top)
+        out = np.where(r >= 0, table[np.maximum(r, 0), col], 0.0)
+        return np.where(room < 0, np.inf, out)
+
+    return Knapsack(value=value, x=x, rest=rest)
+
+
+def _dp_tables(weights: np.ndarray, costs: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best value with capacity at most c, per option, after each item; and the take flags."""
+    depth, width = weights.shape
+    table = np.zeros((width, top + 1))
+    take = np.zeros((depth, width, top + 1), dtype=bool)
+    cols = np.arange(top + 1)
+    rows = np.arange(width)[:, None]
+    for t in range(depth):
+        src = cols[None, :] - weights[t][:, None]
+        cand = np.where(src >= 0, table[rows, np.maximum(src, 0)] + costs[t][:, None], np.inf)
+        better = cand < table
+        take[t] = better
+        table = np.where(better, cand, table)
+    return table, take
+
+
+def _dp_backtrack(
+    take: np.ndarray,
+    weights: np.ndarray,
+    cap: np.ndarray,
+    rank: np.ndarray,
+    slot: np.ndarray,
+    idx: np.ndarray,
+) -> np.ndarray:
+    width = weights.shape[1]
+    item = np.full(weights.shape, -1)
+    item[rank, slot] = idx
+    room = cap.copy()
+    cols = np.arange(width)
+    chosen = []
+    for t in range(weights.shape[0] - 1, -1, -1):
+        hit = take[t, cols, room]
+        chosen.append(item[t, hit])
+        room = room - np.where(hit, weights[t], 0)
+    return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+
+
+# ---------------------------------------------------------------- choosing the open options
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The open options of the relaxation and what forcing one more open would cost."""
+
+    open: np.ndarray  # bool per option
+    value: float  # sum of v_j over the open options
+    extra: np.ndarray  # per option: increase of the bound if it must be open (inf: cannot)
+
+
+def select(arr: Arrays, v: np.ndarray) -> Selection:
+    """Cheapest allowed open set for option values ``v``: sites, forced rules and ``p``.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        If the forced decisions and ``p`` cannot all hold.
+    """
+    v = np.where(arr.forced_closed, np.inf, v)
+    n_sites = int(arr.site.max(initial=-1)) + 1
+    must = np.zeros(n_sites, dtype=bool)
+    must[arr.site[arr.forced_open]] = True
+    key = np.where(arr.forced_open, -np.inf, v)  # a forced option is its site's choice
+    order = np.lexsort((np.arange(len(v)), key, arr.site))
+    first = order[np.r_[True, arr.site[order][1:] != arr.site[order][:-1]]]
+    best = np.full(n_sites, np.inf)
+    best[arr.site[first]] = v[first]
+    chosen_site = _choose_sites(arr, best, must)
+    is_open = np.zeros(len(v), dtype=bool)
+    is_open[first[chosen_site[arr.site[first]]]] = True
+    value = float(best[chosen_site].sum())
+    return Selection(open=is_open, value=value, extra=_extra(arr, v, best, must, chosen_site))
+
+
+def _choose_sites(arr: Arrays, best: np.ndarray, must: np.ndarray) -> np.ndarray:
+    if arr.p is None:
+        return must | (best < 0)
+    free = np.flatnonzero(~must & np.isfinite(best))
+    need = arr.p - int(must.sum())
+    if need < 0 or need > len(free):
+        raise InfeasiblePlanError(
+            f"exactly {arr.p} schools must be open, but {int(must.sum())} are forced open and "
+            f"only {int(must.sum()) + len(free)} can be open at all"
+        )
+    chosen = must.copy()
+    chosen[free[np.argsort(best[free], kind="stable")[:need]]] = True
+    return chosen
+
+
+def _extra(
+    arr: Arrays, v: np.ndarray, best: np.ndarray, must: np.ndarray, chosen: np.ndarray
+) -> np.ndarray:
+    """Bound increase if option j must be open, given the site choice."""
+    s = arr.site
+    if arr.p is None:
+        out = v - np.where(chosen[s], best[s], 0.0)
+    else:
+        swappable = chosen & ~must
+        worst = best[swappable].max() if swappable.any() else np.inf
+        out = np.where(chosen[s], v - best[s], v - worst)
+    blocked = must[s] & ~arr.forced_open  # its site already has a forced option
+    return np.where(blocked | arr.forced_closed, np.inf, np.maximum(out, 0.0))
+
+
+# ---------------------------------------------------------------- subgradient optimisation
+
+
+@dataclass
+class Bound:
+    """The best Lagrangian bound found and what it implies.
+
+    ``pair_bound[pair]`` and ``option_bound[j]`` are lower bounds on every plan that uses
+    that pair or opens that option: anything above the best known plan can be left out.
+    """
+
+    value: float
+    lam: np.ndarray
+    iterations: int
+    pair_bound: np.ndarray
+    option_bound: np.ndarray
+    open_sets: list[np.ndarray] = field(default_factory=list)
+
+
+PlanFinder = Callable[[np.ndarray, np.ndarray, np.ndarray], float | None]  # open, v_j, x
+
+
+def lagrangian_bound(
+    arr: Arrays,
+    lam: np.ndarray,
+    *,
+    upper: float | None,
+    iterations: int,
+    exact: bool,
+    find_plan: PlanFinder | None = None,
+    plan_every: int = 25,
+    deadline: float = math.inf,
+) -> Bound:
+    """Maximise L(lambda) by subgradient steps (Polyak step to the best known plan).
+
+    ``find_plan(open_mask, v, x)`` may return the objective of a plan it built from the
+    relaxation's open set; it is called every ``plan_every`` iterations and lowers the target.
+    The iteration count ends the search, so the result is reproducible; ``deadline``
+    (``time.perf_counter()`` seconds) only caps it on a very slow machine.
+    """
+    best, best_lam, theta, stall = -np.inf, lam.copy(), 1.0, 0
+    sets: list[np.ndarray] = []
+    last_g = np.zeros(arr.n_rows)
+    target = upper
+    it = 0
+    for it in range(iterations):
+        value, g, sel, v, x = _evaluate(arr, lam, exact)
+        if value > best + 1e-9 * max(1.0, abs(value)):
+            best, best_lam, stall = value, lam.copy(), 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta, stall = theta / 2, 0
+        if find_plan is not None and it % plan_every == plan_every - 1:
+            sets.append(sel.open)
+            found = find_plan(sel.open, v, x > 0.5)
+            if found is not None and (target is None or found < target):
+                target = found
+        if target is not None and best >= target - _tolerance(arr, target):
+            break
+        step_to = target if target is not None else best + 0.05 * abs(best) + 1.0
+        direction = g + 0.3 * last_g
+        norm = float(direction @ direction)
+        if norm == 0 or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        last_g = direction
+        lam = lam + theta * max(step_to - value, 1e-9) / norm * direction
+    return _finish(arr, best_lam, exact, iterations=it + 1, sets=sets)
+
+
+def _tolerance(arr: Arrays, target: float) -> float:
+    return 1.0 - 1e-6 if arr.integral else 1e-6 * max(1.0, abs(target))
+
+
+def _evaluate(
+    arr: Arrays, lam: np.ndarray, exact: bool
+) -> tuple[float, np.ndarray, Selection, np.ndarray, np.ndarray]:
+    ks = knapsacks(arr, arr.cost - lam[arr.pk], exact=exact)
+    v = arr.fixed + ks.value
+    sel = select(arr, v)
+    value = float(lam.sum()) + sel.value + arr.constant
+    served = np.bincount(arr.pk, weights=ks.x * sel.open[arr.pj], minlength=arr.n_rows)
+    return value, 1.0 - served, sel, v, ks.x
+
+
+def _finish(
+    arr: Arrays, lam: np.ndarray, exact: bool, *, iterations: int, sets: list[np.ndarray]
+) -> Bound:
+    """Bound at ``lam`` and the bounds on plans that use each pair or open each option."""
+    cbar = arr.cost - lam[arr.pk]
+    ks = knapsacks(arr, cbar, exact=exact)
+    v = arr.fixed + ks.value
+    sel = select(arr, v)
+    base = float(lam.sum()) + sel.value + arr.constant
+    with_pair = arr.fixed[arr.pj] + cbar + ks.rest(np.arange(len(cbar)))
+    # if pair (k, j) is used, option j is open with at least with_pair as its value
+    pair_bound = base + sel.extra[arr.pj] + np.maximum(with_pair - v[arr.pj], 0.0)
+    pair_bound = np.where(np.isfinite(v[arr.pj]), pair_bound, np.inf)
+    return Bound(
+        value=base,
+        lam=lam,
+        iterations=iterations,
+        pair_bound=pair_bound,
+        option_bound=base + sel.extra,
+        open_sets=sets,
+    )

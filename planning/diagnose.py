@@ -1,0 +1,192 @@
+"""Why a scenario has no plan, in the planner's terms: who cannot be reached, where places lack.
+
+Checks run before solving (unreachable villages) and after the solver proves infeasibility
+(places per township and level against children; a budget below the cheapest feasible plan).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from planning._errors import InfeasiblePlanError, SolverError
+from planning.model import ModelInput, build_model, solve
+from planning.plan import SERVES
+from planning.scenario import Scenario
+
+
+def unreachable_report(
+    unreachable: pd.DataFrame,
+    villages: gpd.GeoDataFrame,
+    sites: gpd.GeoSeries,
+    options: pd.DataFrame,
+    scenario: Scenario,
+) -> list[str]:
+    """One line per village/level that no school of that level can reach within the limits.
+
+    Each line gives the children affected, the limit, and the straight-line distance to the
+    nearest school (existing or candidate) that teaches that level.
+    """
+    lines = []
+    for lvl, rows in unreachable.groupby("level", sort=True):
+        serving = options[options["school_level"].map(lambda k, lvl=lvl: lvl in SERVES[k])]
+        pts = sites.loc[serving["site_id"].unique()]
+        tree = cKDTree(np.column_stack([pts.x, pts.y])) if len(pts) else None
+        limit = scenario.travel.of(str(lvl)).max_distance_m
+        for r in rows.itertuples():
+            v = villages.loc[r.village_id]
+            where = f"{v['name']} ({r.village_id}, {v.get('township', '')})"
+            if tree is None:
+                near = "no school of this level anywhere"
+            else:
+                dist, pos = tree.query([v.geometry.x, v.geometry.y])
+                near = f"nearest {pts.index[pos]} is {dist / 1000:.1f} km away in a straight line"
+            lines.append(
+                f"{where}: {r.students:g} {lvl} children, no school within "
+                f"{limit / 1000:g} km on the network; {near}"
+            )
+    return lines
+
+
+def option_places(options: pd.DataFrame, scenario: Scenario, level: str) -> pd.Series:
+    """Most students of ``level`` each option could take: rooms (plus expansion), type limit,
+    and school size, whichever is smallest."""
+    size = scenario.rules.class_size(level)
+    rooms = options["max_classes"].fillna(np.inf) + options.get("max_expand", 0)
+    limit = options.get("class_limit", pd.Series(np.inf, index=options.index)).fillna(np.inf)
+    by_class = np.minimum(rooms, limit) * size
+    return np.minimum(by_class, options["max_students"]).astype(float)
+
+
+def capacity_report(
+    demand: pd.DataFrame,
+    villages: gpd.GeoDataFrame,
+    pairs: pd.DataFrame,
+    options: pd.DataFrame,
+    scenario: Scenario,
+) -> list[str]:
+    """Townships whose children of a level exceed the places every school they can reach
+    could offer, even if all were open and fully expanded."""
+    lines = []
+    township = villages.get("township", pd.Series("", index=villages.index))
+    for lvl, dem in demand.groupby("level", sort=True):
+        places = option_places(options, scenario, str(lvl))
+        dem = dem.assign(township=township.reindex(dem["village_id"]).to_numpy())
+        reach = pairs[pairs["level"] == lvl].merge(dem[["village_id", "township"]])
+        for town, rows in dem.groupby("township", sort=True):
+            opts = reach.loc[reach["township"] == town, "option_id"].unique()
+            cap = places.reindex(opts).groupby(options["site_id"].reindex(opts)).max().sum()
+            kids = rows["students"].sum()
+            if kids > cap:
+                lines.append(
+                    f"township {town}: {kids:,.0f} {lvl} children, but the schools "
+                    f"they can reach offer at most {cap:,.0f} places"
+                )
+    total_kids = demand.groupby("level")["students"].sum()
+    for lvl, kids in total_kids.items():
+        serving = options[options["school_level"].map(lambda k, lvl=lvl: lvl in SERVES[k])]
+        cap = option_places(serving, scenario, str(lvl)).groupby(serving["site_id"]).max().sum()
+        if kids > cap:
+            lines.append(f"whole area: {kids:,.0f} {lvl} children, at most {cap:,.0f} places")
+    return lines
+
+
+def budget_report(data: ModelInput, scenario: Scenario) -> list[str]:
+    """If a budget is set, compare it with the capital cost of the cheapest plan that meets
+    every other rule (found by minimising capital cost alone)."""
+    if data.budget is None:
+        return []
+    opts = data.option_table()
+    cheapest = ModelInput(
+        demand=data.demand,
+        options=opts.assign(
+            fixed_cost=opts["capex"], closed_cost=0.0, expand_cost=opts["expand_capex"]
+        ),
+        pairs=data.pairs.assign(cost=0.0),
+        class_size=data.class_size,
+        p=data.p,
+    )
+    try:
+        result = solve(build_model(cheapest), time_limit_s=scenario.solver.time_limit_s)
+    except (InfeasiblePlanError, SolverError):
+        return []  # no plan even with unlimited money: the other lines explain it
+    word = "is" if result.status == "optimal" else "is at most"
+    return [
+        f"budget {data.budget:,.0f} 万元 is below the capital cost of the cheapest plan "
+        f"that meets every other rule, which {word} {result.objective:,.0f} 万元"
+    ]
+
+
+def min_size_report(
+    data: ModelInput, villages: gpd.GeoDataFrame, names: pd.Series | None = None
+) -> list[str]:
+    """Villages stranded by the minimum-size rule.
+
+    A school whose every reachable child together is fewer than its minimum size can never
+    stay open; a village whose every option is such a school has nowhere to go.
+    """
+    opts = data.option_table()
+    pairs = data.pairs.merge(data.demand, on=["village_id", "level"])
+    potential = (
+        pairs.drop_duplicates(["village_id", "level", "option_id"])
+        .groupby("option_id")["students"]
+        .sum()
+    )
+    doomed = opts.index[
+        (opts["min_students"] > 0)
+        & (opts["forced"] != "open")
+        & (potential.reindex(opts.index).fillna(0) < opts["min_students"])
+    ]
+    ok = pairs[~pairs["option_id"].isin(doomed)][["village_id", "level"]].drop_duplicates()
+    stranded = pairs.merge(ok, how="left", indicator=True)
+    stranded = stranded[stranded["_merge"] == "left_only"]
+    lines = []
+    for (vid, lvl), rows in stranded.groupby(["village_id", "level"], sort=True):
+        name = villages.at[vid, "name"] if vid in villages.index else vid
+        schools = ", ".join(
+            f"{_named(j, names)} (at most {potential.get(j, 0):,.0f} children within reach, "
+            f"minimum {opts.at[j, 'min_students']:,.0f})"
+            for j in rows["option_id"].unique()
+        )
+        lines.append(
+            f"{name} ({vid}): its {lvl} children can reach only {schools}; protect "
+            "that school or lower rules.min_students"
+        )
+    return lines
+
+
+def _named(school_id: str, names: pd.Series | None) -> str:
+    if names is None or school_id not in names.index:
+        return school_id
+    return f"{names[school_id]} ({school_id})"
+
+
+def elastic_min_size_report(
+    data: ModelInput, scenario: Scenario, names: pd.Series | None = None
+) -> list[str]:
+    """Which schools would have to stay open below the minimum size for every other rule to
+    hold: the minimum-size rows are made elastic (each missing student heavily penalised)."""
+    opts = data.option_table()
+    if not (opts["min_students"] > 0).any():
+        return []
+    elastic = ModelInput(
+        demand=data.demand,
+        options=data.options,
+        pairs=data.pairs,
+        class_size=data.class_size,
+        p=data.p,
+        budget=data.budget,
+        min_size_penalty=1e5,
+    )
+    try:
+        result = solve(build_model(elastic), time_limit_s=scenario.solver.time_limit_s)
+    except (InfeasiblePlanError, SolverError):
+        return []
+    return [
+        f"{_named(j, names)} must stay open for its villages but would have only "
+        f"{opts.at[j, 'min_students'] - short:,.0f} students, under the minimum of "
+        f"{opts.at[j, 'min_students']:,.0f}; protect it or lower rules.min_students"
+        for j, short in sorted(result.shortfall.items())
+    ]

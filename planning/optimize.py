@@ -1,0 +1,440 @@
+"""Solve a model instance well: bounds, heuristics and safe reductions around the MIP.
+
+``optimize(data)`` is the one entry point the pipeline calls instead of
+``solve(build_model(data))``. Every MIP it solves is built and solved by :mod:`planning.model`
+(restricted copies of ``data``); this module holds no solver code.
+
+Strategies
+----------
+1. **Bound and incumbent** (numpy, no solver). A Lagrangian relaxation of the assignment rows
+   (see :mod:`planning._lagrangian`) gives a lower bound on the optimum of the *full* model;
+   while its multipliers improve, the open sets it suggests are turned into plans by a greedy
+   assignment with shift and swap moves (:mod:`planning._heuristic`). The best plan is the
+   incumbent and its cost the upper bound.
+2. **Safe reduction.** A pair (demand row, option) whose Lagrangian bound when forced in
+   exceeds the incumbent (or, with integer costs, cannot beat it by a whole unit), and an
+   option whose bound when forced open does, is in no better plan: it is left out. This is
+   proven by the bound, so an optimum of the reduced model is an optimum of the full model.
+3. **Exact MIP** (``strategy == "exact"``): the reduced model, warm-started from the
+   incumbent, is solved by the MIP solver within the remaining time. The bound reported is
+   ``max(Lagrangian bound, min(MIP bound of the reduced model, incumbent))``.
+4. **Matheuristic** (``strategy == "matheuristic"``), when the reduced model is still too
+   large: a MIP restricted to the promising options (those the relaxation opened) and each
+   row's cheapest pairs by reduced cost is solved from the incumbent, then, if time remains
+   and the model has become small enough, the reduced full model as in 3. The bound reported
+   is the Lagrangian bound of the full model (or 3's bound when 3 ran).
+
+A plan is called ``"optimal"`` only when the reported bound and objective agree to a relative
+1e-6 (with integer costs, a bound is first rounded up to an integer). Everything else is
+``"feasible"`` with that honest bound and gap. The path is deterministic: iteration counts,
+not the clock, end the numpy phases (the clock only caps them on very slow machines), and
+the MIP solver runs with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planning._errors import InfeasiblePlanError, SolverError
+from planning._heuristic import (
+    RowView,
+    greedy_open_set,
+    greedy_plan,
+    improve,
+    plan_cost,
+    row_view,
+)
+from planning._lagrangian import (
+    Arrays,
+    Bound,
+    dp_is_small,
+    lagrangian_bound,
+    relaxable,
+    to_arrays,
+)
+from planning.model import ModelInput, SolveResult, build_model, solve
+
+logger = logging.getLogger(__name__)
+
+EXACT_PAIRS = 150_000  # a reduced model up to this many pairs goes to the exact MIP
+KNOWN_FIELDS = {"demand", "options", "pairs", "class_size", "p", "budget", "min_size_penalty"}
+
+
+def optimize(
+    data: ModelInput,
+    *,
+    solver: str = "highs",
+    time_limit_s: float = 300.0,
+    mip_gap: float = 0.0,
+    threads: int | None = None,
+) -> SolveResult:
+    """Find the best plan for ``data`` within ``time_limit_s`` seconds (see the module doc).
+
+    Parameters
+    ----------
+    data
+        The model instance (as for :func:`planning.model.build_model`).
+    solver
+        ``"highs"`` (default) or ``"cbc"`` for the MIPs.
+    time_limit_s
+        Wall-clock limit for the whole optimisation, seconds.
+    mip_gap
+        Relative gap at which the MIP may stop (0: prove optimality).
+    threads
+        Solver threads (None: the solver's default).
+
+    Returns
+    -------
+    SolveResult
+        ``stats`` adds ``strategy`` (``"exact"``, ``"matheuristic"`` or ``"mip"``),
+        ``lagrangian_bound``, ``heuristic_objective``, ``pairs`` and ``pairs_kept``.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        If no plan meets the rules (a demand row with no option at all, or proven by the solver).
+    SolverError
+        If the time ran out before any plan was found.
+    """
+    run = _Run(data, solver, time_limit_s, mip_gap, threads)
+    if not _supported(data):
+        return run.plain()
+    return run.optimize()
+
+
+def _supported(data: ModelInput) -> bool:
+    """Whether the relaxation understands every field of ``data`` (else: the plain MIP)."""
+    for f in dataclasses.fields(data):
+        if f.name not in KNOWN_FIELDS and getattr(data, f.name) != f.default:
+            return False
+    return relaxable(data)
+
+
+class _Run:
+    """One optimisation: the clock, the incumbent and the phases."""
+
+    def __init__(
+        self,
+        data: ModelInput,
+        solver: str,
+        time_limit_s: float,
+        mip_gap: float,
+        threads: int | None,
+    ) -> None:
+        self.data, self.solver, self.mip_gap, self.threads = data, solver, mip_gap, threads
+        self.start = time.perf_counter()
+        self.limit = time_limit_s
+        self.build_seconds = 0.0
+        self.stats: dict[str, Any] = {}
+
+    def left(self) -> float:
+        return self.limit - (time.perf_counter() - self.start)
+
+    def plain(self) -> SolveResult:
+        """The full MIP as it is (fields the relaxation does not know)."""
+        result = self.mip(self.data, None, self.left())
+        self.stats["strategy"] = "mip"
+        return self.finish(result, result.bound)
+
+    def optimize(self) -> SolveResult:
+        arr = to_arrays(self.data)
+        view = row_view(arr)
+        best = _Incumbent(arr, view)
+        bound = self.bound_phase(arr, best)
+        ub = self.trusted_upper(arr, best)
+        lower = _round_up(arr, bound.value)
+        self.stats.update(
+            lagrangian_bound=bound.value,
+            lagrangian_iterations=bound.iterations,
+            heuristic_objective=None if ub is None else ub,
+            pairs=len(arr.pk),
+        )
+        if ub is not None and _meets(lower, ub):
+            self.stats["strategy"] = "bound"
+            return self.finish(self.certify(arr, best.plan), lower)
+        keep, closed = _reduction(arr, bound, ub)
+        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+        if keep.sum() > EXACT_PAIRS:
+            self.stats["strategy"] = "matheuristic"
+            return self.matheuristic(arr, bound, best, ub, lower)
+        self.stats["strategy"] = "exact"
+        return self.exact(arr, best, ub, lower, keep, closed)
+
+    # ---------------------------------------------------------------- phases
+
+    def bound_phase(self, arr: Arrays, best: _Incumbent) -> Bound:
+        """Incumbent from the greedy open set, then the Lagrangian bound with its heuristic."""
+        first = greedy_open_set(arr)
+        if first is not None:
+            best.from_open_set(first, None)
+        exact = dp_is_small(arr)
+        iterations = 400 if exact else 300
+        return lagrangian_bound(
+            arr,
+            _initial_multipliers(arr, best),
+            upper=best.cost if best.plan is not None else None,
+            iterations=iterations,
+            exact=exact,
+            find_plan=best.from_open_set if arr.exact else None,
+            deadline=self.start + 0.3 * self.limit,
+        )
+
+    def trusted_upper(self, arr: Arrays, best: _Incumbent) -> float | None:
+        """The incumbent's cost if it is a plan of the full model (checked by the solver)."""
+        if best.plan is None:
+            return None
+        if arr.exact:
+            return best.cost
+        try:
+            result = self.certify(arr, best.plan)
+        except (InfeasiblePlanError, SolverError):
+            best.plan = None
+            return None
+        best.cost = result.objective
+        return result.objective
+
+    def exact(
+        self,
+        arr: Arrays,
+        best: _Incumbent,
+        ub: float | None,
+        lower: float,
+        keep: np.ndarray,
+        closed: np.ndarray,
+    ) -> SolveResult:
+        """The reduced model by MIP, warm-started; combine its bound with the Lagrangian one."""
+        reduced = _restricted(arr, keep, closed)
+        warm = best.table() if best.plan is not None and keep[best.plan].all() else None
+        try:
+            result = self.mip(reduced, warm, self.left())
+        except InfeasiblePlanError:
+            if ub is None:
+                raise
+            return self.finish(self.certify(arr, best.plan), ub)  # nothing better exists
+        except SolverError:
+            if ub is None:
+                raise
+            return self.finish(self.certify(arr, best.plan), lower)
+        if ub is not None and result.objective > ub + 1e-9:
+            result = self.certify(arr, best.plan)
+        return self.finish(result, _combined_bound(arr, lower, result, ub))
+
+    def matheuristic(
+        self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None, lower: float
+    ) -> SolveResult:
+        """Restricted MIP around the relaxation's choices, then the reduced model if small."""
+        keep = _neighbourhood(arr, bound, best)
+        closed = ~_candidate_options(arr, bound, best)
+        result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), 0.5 * self.left())
+        if ub is not None and result.objective > ub + 1e-9:
+            result = self.certify(arr, best.plan)
+        ub = result.objective
+        best.adopt(result)
+        keep, closed = _reduction(arr, bound, ub)
+        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+        if keep.sum() <= EXACT_PAIRS and self.left() > 5:
+            self.stats["strategy"] = "matheuristic+exact"
+            return self.exact(arr, best, ub, lower, keep, closed)
+        return self.finish(result, lower)
+
+    # ---------------------------------------------------------------- solver calls
+
+    def mip(self, data: ModelInput, warm: pd.DataFrame | None, seconds: float) -> SolveResult:
+        model = build_model(data)
+        self.build_seconds += model.seconds
+        return solve(
+            model,
+            solver=self.solver,
+            time_limit_s=max(1.0, seconds - model.seconds),
+            mip_gap=self.mip_gap,
+            threads=self.threads,
+            warm_start=warm,
+        )
+
+    def certify(self, arr: Arrays, plan: np.ndarray | None) -> SolveResult:
+        """Let the solver read back a plan (classes, expansions, exact objective)."""
+        assert plan is not None
+        only = np.zeros(len(arr.pk), dtype=bool)
+        only[plan] = True
+        data = _restricted(arr, only, np.zeros(arr.n_options, dtype=bool))
+        return self.mip(data, None, max(self.left(), 30.0))
+
+    def finish(self, result: SolveResult, bound: float | None) -> SolveResult:
+        """Final status, bound and gap of the full model."""
+        seconds = time.perf_counter() - self.start
+        if bound is None:
+            status = result.status
+            gap = result.gap
+        else:
+            bound = min(bound, result.objective) if _meets(bound, result.objective) else bound
+            gap = max(0.0, result.objective - bound) / max(abs(result.objective), 1e-9)
+            status = "optimal" if gap <= 1e-6 else "feasible"
+        stats = {**result.stats, **self.stats}
+        return dataclasses.replace(
+            result,
+            status=status,
+            bound=bound,
+            gap=gap,
+            seconds=seconds,
+            build_seconds=self.build_seconds,
+            stats=stats,
+        )
+
+
+class _Incumbent:
+    """The best plan found by the heuristics (pair index per demand row) and its cost."""
+
+    def __init__(self, arr: Arrays, view: RowView) -> None:
+        self.arr, self.view = arr, view
+        self.plan: np.ndarray | None = None
+        self.cost = math.inf
+
+    def from_open_set(
+        self, is_open: np.ndarray, v: np.ndarray | None, seed: np.ndarray | None = None
+    ) -> float | None:
+        """Greedy plan on an open set (grown by value ``v`` if it lacks room), improved."""
+        arr = self.arr
+        plan = greedy_plan(arr, self.view, is_open, seed)
+        if plan is None and arr.p is None and v is not None:
+            plan = self._grow(is_open, v)
+        if plan is None:
+            return None
+        plan = improve(arr, self.view, plan)
+        cost = plan_cost(arr, plan)
+        if cost < self.cost - 1e-9:
+            self.plan, self.cost = plan, cost
+        return cost if math.isfinite(cost) else None
+
+    def _grow(self, is_open: np.ndarray, v: np.ndarray) -> np.ndarray | None:
+        arr = self.arr
+        ranked = [
+            int(j) for j in np.argsort(v, kind="stable") if not is_open[j] and np.isfinite(v[j])
+        ]
+        step = max(1, len(ranked) // 20)
+        grown = is_open.copy()
+        for t in range(0, len(ranked), step):
+            for j in ranked[t : t + step]:
+                if not grown[arr.site == arr.site[j]].any():
+                    grown[j] = True
+            plan = greedy_plan(arr, self.view, grown)
+            if plan is not None:
+                return plan
+        return None
+
+    def adopt(self, result: SolveResult) -> None:
+        """Take a solver's plan as the incumbent."""
+        arr = self.arr
+        keys = pd.MultiIndex.from_frame(result.assignment[["village_id", "level"]])
+        k = arr.rows.get_indexer(keys)
+        j = arr.option_ids.get_indexer(result.assignment["option_id"])
+        wanted = pd.Series(np.arange(len(arr.pk)), index=arr.pk * arr.n_options + arr.pj)
+        plan = np.full(arr.n_rows, -1)
+        plan[k] = wanted.loc[k * arr.n_options + j].to_numpy()
+        self.plan, self.cost = plan, result.objective
+
+    def table(self) -> pd.DataFrame:
+        """The plan as an assignment table (``village_id, level, option_id``)."""
+        assert self.plan is not None
+        arr = self.arr
+        keys = arr.rows[arr.pk[self.plan]].to_frame(index=False)
+        return keys.assign(option_id=arr.option_ids[arr.pj[self.plan]].to_numpy())
+
+    def table_or_none(self) -> pd.DataFrame | None:
+        return None if self.plan is None else self.table()
+
+
+# -------------------------------------------------------------------- helpers
+
+
+def _initial_multipliers(arr: Arrays, best: _Incumbent) -> np.ndarray:
+    """Each row's cost in the incumbent plus its share of the option's fixed cost."""
+    share = (
+        np.maximum(arr.fixed, 0.0)[arr.pj]
+        * arr.students[arr.pk]
+        / np.maximum(arr.capacity[arr.pj], 1e-9)
+    )
+    if best.plan is None:
+        lam = np.full(arr.n_rows, np.inf)
+        np.minimum.at(lam, arr.pk, arr.cost + share)
+        return lam
+    plan = best.plan
+    load = np.bincount(arr.pj[plan], arr.students, minlength=arr.n_options)
+    fixed = np.maximum(arr.fixed, 0.0)[arr.pj[plan]]
+    return arr.cost[plan] + fixed * arr.students / np.maximum(load[arr.pj[plan]], 1e-9)
+
+
+def _round_up(arr: Arrays, value: float) -> float:
+    """A lower bound; with integer costs every plan costs an integer: round it up."""
+    return math.ceil(value - 1e-6) if arr.integral else value
+
+
+def _meets(bound: float, objective: float) -> bool:
+    return objective - bound <= 1e-6 * max(abs(objective), 1e-9)
+
+
+def _threshold(arr: Arrays, ub: float | None) -> float:
+    """Plans whose bound exceeds this cannot beat the incumbent (cost ``ub``)."""
+    if ub is None:
+        return math.inf
+    if arr.integral:
+        return ub - 1 + 1e-6
+    return ub + 1e-9 * max(1.0, abs(ub))
+
+
+def _reduction(arr: Arrays, bound: Bound, ub: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs to keep and options to close, proven by the bound not to improve on ``ub``."""
+    limit = _threshold(arr, ub)
+    closed = (bound.option_bound > limit) & ~arr.forced_open
+    keep = (bound.pair_bound <= limit) & ~closed[arr.pj]
+    return keep, closed
+
+
+def _combined_bound(
+    arr: Arrays, lower: float, result: SolveResult, ub: float | None
+) -> float | None:
+    """Bound of the full model from the reduced model's bound and the Lagrangian one."""
+    reduced = result.objective if result.status == "optimal" else result.bound
+    if reduced is None:
+        return lower
+    if ub is not None:
+        reduced = min(reduced, ub)  # what was left out cannot beat the incumbent
+    return max(lower, _round_up(arr, reduced))
+
+
+def _restricted(arr: Arrays, keep: np.ndarray, closed: np.ndarray) -> ModelInput:
+    """``data`` with only the kept pairs and with the closed options forced closed."""
+    data = arr.data
+    options = data.options.copy()
+    options.loc[closed, "forced"] = "closed"
+    pairs = data.pairs.iloc[np.sort(arr.src[keep])]
+    return dataclasses.replace(data, options=options, pairs=pairs)
+
+
+def _candidate_options(arr: Arrays, bound: Bound, best: _Incumbent) -> np.ndarray:
+    """Options the relaxation opened in its last rounds, the incumbent's and forced ones."""
+    out = arr.forced_open.copy()
+    for chosen in bound.open_sets[len(bound.open_sets) // 2 :]:
+        out |= chosen
+    if best.plan is not None:
+        out[arr.pj[best.plan]] = True
+    return out
+
+
+def _neighbourhood(arr: Arrays, bound: Bound, best: _Incumbent, per_row: int = 6) -> np.ndarray:
+    """Each row's ``per_row`` cheapest pairs to candidate options, and its incumbent pair."""
+    ok = _candidate_options(arr, bound, best)[arr.pj]
+    cbar = np.where(ok, arr.cost - bound.lam[arr.pk], np.inf)
+    order = np.lexsort((cbar, arr.pk))
+    rank = np.arange(len(order)) - np.searchsorted(arr.pk[order], arr.pk[order], side="left")
+    keep = np.zeros(len(arr.pk), dtype=bool)
+    keep[order[(rank < per_row) & np.isfinite(cbar[order])]] = True
+    if best.plan is not None:
+        keep[best.plan] = True
+    return keep
