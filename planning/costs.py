@@ -496,7 +496,8 @@ def _limit(graph: PointGraph, by: str, max_m: float | None, max_min: float | Non
         return max_min
     if max_m is None:
         return np.inf
-    slowest = np.min(graph.metres / np.maximum(graph.minutes, _EPS))  # metres per minute
+    moving = graph.metres > 0
+    slowest = np.min(graph.metres[moving] / graph.minutes[moving])  # metres per minute
     return max_m / slowest
 
 

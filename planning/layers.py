@@ -68,6 +68,7 @@ class Layers:
     candidates: gpd.GeoDataFrame
     boundary: gpd.GeoDataFrame
     warnings: list[Problem] = field(default_factory=list)
+    projection: pd.DataFrame | None = None  # children per village, level and year, if projected
 
     @property
     def crs(self) -> object:
@@ -116,7 +117,7 @@ def read_layer(path: str | Path) -> gpd.GeoDataFrame:
 def load_layers(
     *,
     schools: str | Path | None,
-    villages: str | Path,
+    villages: str | Path | gpd.GeoDataFrame,
     boundary: str | Path,
     candidates: str | Path | None = None,
 ) -> Layers:
@@ -133,15 +134,21 @@ def load_layers(
         raw["schools"] = schools
     if candidates is not None:
         raw["candidates"] = candidates
+    labels = {
+        k: f"{k} (derived)" if isinstance(v, gpd.GeoDataFrame) else str(v) for k, v in raw.items()
+    }
     frames: dict[str, gpd.GeoDataFrame] = {}
     for name, path in raw.items():
+        if isinstance(path, gpd.GeoDataFrame):  # made in memory (e.g. derived demand)
+            frames[name] = path
+            continue
         try:
             frames[name] = read_layer(path)
         except InputError as exc:
             problems += exc.problems
     if problems:
         raise InputError(problems)
-    problems += _check_crs(frames, raw)
+    problems += _check_crs(frames, labels)
     if problems:
         raise InputError(problems)
     if "schools" in frames:
@@ -149,7 +156,7 @@ def load_layers(
     else:
         schools_df, p1 = _empty_schools(frames["villages"].crs), []
     villages_df, p2 = _clean_points(
-        frames["villages"], str(villages), "village_id", ("name",), VILLAGE_COUNTS
+        frames["villages"], labels["villages"], "village_id", ("name",), VILLAGE_COUNTS
     )
     if "candidates" in frames:
         cands_df, p3 = _clean_points(frames["candidates"], str(candidates), "site_id", (), ())

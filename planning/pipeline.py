@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning import actions, balance, diagnose, handoff
+from planning import actions, balance, diagnose, handoff, prepare
 from planning import catchments as catch
 from planning import costs as cost_tables
 from planning._errors import InfeasiblePlanError, InputError, Problem
@@ -227,9 +227,12 @@ def load_inputs(scenario: Scenario) -> Layers:
         Listing every problem in the layers, or every action naming an unknown id.
     """
     d = scenario.data
+    villages = prepare.derived_villages(scenario) if scenario.demand.census else d.villages
     layers = load_layers(
-        schools=d.schools, villages=d.villages, boundary=d.boundary, candidates=d.candidates
+        schools=d.schools, villages=villages, boundary=d.boundary, candidates=d.candidates
     )
+    layers, table = prepare.project(layers, scenario)
+    layers = replace(prepare.with_generated_sites(layers, scenario), projection=table)
     layers = actions.with_action_sites(layers, scenario)
     problems = actions.check_actions(scenario, layers)
     if problems:
@@ -345,7 +348,7 @@ def _make_plan(
         catchments=catch.catchments(villages, areas),
         summary=summary,
     )
-    return _with_handoff(plan, scenario, changes, exclaves)
+    return _with_handoff(plan, scenario, changes, exclaves, layers.projection)
 
 
 def _solve_info(result: SolveResult) -> dict[str, object]:
@@ -423,7 +426,11 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _with_handoff(
-    plan: Plan, scenario: Scenario, changes: pd.DataFrame, exclaves: pd.DataFrame
+    plan: Plan,
+    scenario: Scenario,
+    changes: pd.DataFrame,
+    exclaves: pd.DataFrame,
+    projection: pd.DataFrame | None = None,
 ) -> Plan:
     """Balance between schools, the land-use layers and the workbook tables."""
     receiving = balance.receiving_schools(plan.schools, plan.villages).to_dict()
@@ -448,6 +455,8 @@ def _with_handoff(
         "closed_sites": handoff.closed_sites(plan, receiving=receiving),
     }
     tables = {**layers, **tables, "contiguity_changes": changes, "exclaves": exclaves}
+    if projection is not None:
+        tables["projection"] = projection
     return replace(plan, layers=layers, tables=tables)
 
 

@@ -188,6 +188,65 @@ class Costs(_Strict):
     )
 
 
+class DemandSettings(_Strict):
+    """Children per village derived from census age bands (when the villages layer has no
+    children columns, or to replace them)."""
+
+    census: Path | None = Field(
+        None,
+        description="CSV with one wide age-band row per area (columns such as 男_5到9岁, "
+        "女_5到9岁); null: children are read from the villages layer.",
+    )
+    census_area: str | None = Field(
+        None, description="Column of the census CSV naming each row's area; null: one row."
+    )
+    census_population: str = Field(
+        "人口数_合计", description="Census column with each area's total population, persons."
+    )
+    shares_by: str | None = Field(
+        None, description="Villages column naming each village's census area (e.g. township)."
+    )
+    population: str = Field("population", description="Villages column with resident persons.")
+    source: str = Field("", description="Where the census row comes from (written to outputs).")
+
+
+class ProjectionSettings(_Strict):
+    """Children projected to a target year (needs `demand.census` for the age profile)."""
+
+    base_year: int | None = Field(None, description="Year of the demand data; null: no projection.")
+    target_year: int | None = Field(None, description="Year whose children the plan uses.")
+    births: dict[int, float] | None = Field(
+        None, description="County births per year (persons) after the base year."
+    )
+    birth_change: float = Field(
+        0.0, ge=-1, description="Yearly relative change of births when not given, e.g. -0.03."
+    )
+    urban_transfer: float = Field(
+        0.0, ge=0, le=1, description="Share of rural children moving to towns each year."
+    )
+    urban_column: str = Field("urban", description="Yes/no villages column marking towns.")
+
+    @model_validator(mode="after")
+    def _years(self) -> ProjectionSettings:
+        if (self.base_year is None) != (self.target_year is None):
+            raise ValueError("give both base_year and target_year, or neither")
+        if self.base_year is not None and self.target_year < self.base_year:  # type: ignore[operator]
+            raise ValueError(f"target_year {self.target_year} is before base_year {self.base_year}")
+        return self
+
+
+class CandidateSettings(_Strict):
+    """Candidate sites generated where the children are (weighted k-means)."""
+
+    generate_primary: int = Field(0, ge=0, description="Sites from primary children; 0: none.")
+    generate_junior: int = Field(0, ge=0, description="Sites from junior children; 0: none.")
+    min_spacing_m: float = Field(1000.0, gt=0, description="Metres between any two sites.")
+    reach_m: float | None = Field(
+        None, gt=0, description="Metres a big cluster's extra sites may lie from its centre."
+    )
+    seed: int = Field(0, description="Seed of the k-means starts.")
+
+
 class Balance(_Strict):
     """Balance between schools (校际均衡): coefficient of variation of the seven resource
     indicators across schools (教督〔2017〕6号)."""
@@ -334,11 +393,20 @@ class Scenario(_Strict):
         "evaluate: apply `actions` only, every village to its nearest open school, and report.",
     )
     actions: list[Action] = Field(default_factory=list, description="The planner's decisions.")
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="For `schoolplan batch`: setting path -> values to try, e.g. "
+        "{rules.class_size_primary: [40, 45], travel.primary.max_distance_m: [2500, 3000]}; "
+        "the batch runs every combination. Ignored by `run`.",
+    )
     travel: Travel = Travel()
     rules: Rules = Rules()
     new_school_types: list[SchoolType] = Field(default_factory=list)
     expansion: Expansion = Expansion()
     costs: Costs = Costs()
+    demand: DemandSettings = DemandSettings()
+    projection: ProjectionSettings = ProjectionSettings()
+    candidates: CandidateSettings = CandidateSettings()
     balance: Balance = Balance()
     catchments: CatchmentSettings = CatchmentSettings()
     handoff: Handoff = Handoff()
@@ -357,6 +425,8 @@ class Scenario(_Strict):
                     f"actions[{n}]: unknown school type {act.build!r}; "
                     f"new_school_types has {sorted(types)}"
                 )
+        if self.projection.base_year is not None and self.demand.census is None:
+            raise ValueError("projection needs demand.census (the age profile comes from it)")
         if not self.costs.capital_in_objective and self.costs.budget_wan is None:
             raise ValueError(
                 "costs.capital_in_objective is false but costs.budget_wan is not set: "
@@ -387,14 +457,21 @@ def load_scenario(path: str | Path) -> Scenario:
             if v is not None
         }
     )
+    census = scenario.demand.census
+    demand = scenario.demand
+    if census is not None:
+        demand = demand.model_copy(update={"census": (path.parent / census).resolve()})
+    files = {f"data.{k}": v for k, v in data.model_dump().items()} | {
+        "demand.census": demand.census
+    }
     missing = [
-        Problem(str(path), f"file not found: {v}", field=f"data.{k}")
-        for k, v in data.model_dump().items()
+        Problem(str(path), f"file not found: {v}", field=k)
+        for k, v in files.items()
         if v is not None and not Path(v).exists()
     ]
     if missing:
         raise InputError(missing)
-    return scenario.model_copy(update={"data": data})
+    return scenario.model_copy(update={"data": data, "demand": demand})
 
 
 def _resolve_extends(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -415,6 +492,9 @@ def _resolve_extends(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
     for key, value in base.get("data", {}).items():
         if value is not None:  # the parent's paths are relative to the parent's folder
             base["data"][key] = str((parent.parent / str(value)).resolve())
+    census = base.get("demand", {}).get("census")
+    if census is not None:
+        base["demand"]["census"] = str((parent.parent / str(census)).resolve())
     return deep_merge(base, raw)
 
 
