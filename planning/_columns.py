@@ -70,7 +70,7 @@ def enumerate_columns(
         slack = threshold - lower - float(sel.extra[j])
         if slack < -1e-9:
             continue
-        found = _option_columns(arr, cbar, j, float(ks.value[j]) + slack, budget)
+        found = _option_columns(arr, cbar, j, float(ks.value[j]), slack, budget)
         if found is None or len(option) + len(found) > max_columns:
             return None
         option += [j] * len(found)
@@ -79,14 +79,16 @@ def enumerate_columns(
 
 
 def _option_columns(
-    arr: Arrays, cbar: np.ndarray, j: int, limit: float, budget: list[int]
+    arr: Arrays, cbar: np.ndarray, j: int, value: float, slack: float, budget: list[int]
 ) -> list[np.ndarray] | None:
-    """Subsets of option j's pairs within its capacity whose reduced costs sum to <= limit."""
+    """Subsets of option j's pairs within its capacity whose reduced costs sum to at most
+    ``value + slack`` (``value``: the best such sum). An item above ``slack`` never fits."""
     lo, hi = np.searchsorted(arr.pj, [j, j + 1])
     pairs = np.arange(lo, hi)
     w = arr.students[arr.pk[pairs]].astype(np.int64)
     cap = int(arr.capacity[j])
-    ok = (cbar[pairs] <= limit - min(0.0, float(cbar[pairs].min(initial=0.0))) + 1e-9) & (w <= cap)
+    limit = value + slack
+    ok = (cbar[pairs] <= slack + 1e-9) & (w <= cap)
     pairs, w = pairs[ok], w[ok]
     order = np.lexsort((pairs, cbar[pairs]))
     pairs, w = pairs[order], w[order]

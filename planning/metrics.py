@@ -79,6 +79,21 @@ def compliance(schools: pd.DataFrame, scenario: Scenario, *, after: bool) -> dic
     }
 
 
+def _beyond_daily(
+    villages: pd.DataFrame, scenario: Scenario, level: str
+) -> tuple[pd.Series, pd.Series]:
+    """Served villages beyond the daily limit, and which of them may board there."""
+    lt = scenario.travel.of(level)
+    d, m = villages[f"distance_m_{level}"], villages[f"minutes_{level}"]
+    far = d > lt.max_distance_m + 1e-6
+    if lt.max_minutes is not None:
+        far |= m > lt.max_minutes + 1e-6
+    far &= villages[f"school_{level}"].notna()
+    board = scenario.boarding.max_distance(level)
+    allowed = (d <= board + 1e-6) if board is not None else pd.Series(False, index=d.index)
+    return far, allowed
+
+
 def capital_costs(schools: pd.DataFrame, scenario: Scenario) -> dict[str, float | None]:
     """Building and expansion costs of the plan, 万元."""
     build = schools.get("build_cost_wan", pd.Series(dtype=float)).fillna(0).sum()
@@ -109,10 +124,11 @@ def summarise(
         lvl: int(villages.loc[villages[f"school_{lvl}"].isna(), f"children_{lvl}"].sum())
         for lvl in LEVELS
     }
-    over_limit = sum(
-        int((villages[f"distance_m_{lvl}"] > scenario.travel.of(lvl).max_distance_m + 1e-6).sum())
-        for lvl in LEVELS
-    )
+    over_limit, boarders = 0, {}
+    for lvl in LEVELS:
+        far, allowed = _beyond_daily(villages, scenario, lvl)
+        over_limit += int((far & ~allowed).sum())
+        boarders[lvl] = int(villages.loc[far & allowed, f"children_{lvl}"].sum())
     after = compliance(schools, scenario, after=True)
     return {
         "scenario": scenario.name,
@@ -130,6 +146,7 @@ def summarise(
             "junior": travel["junior"].get("students", 0),
             "unassigned": sum(unassigned.values()),
             "unassigned_by_level": unassigned,
+            "boarders": boarders,
         },
         "travel": travel,
         "violations": {

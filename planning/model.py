@@ -18,6 +18,7 @@ e_j in {0..E_j} (classrooms added to option j, only where E_j > 0).
                sum_l c_jl <= L_j y_j                    class-count limit of the school type
                sum_k d_k x_kj <= M_j y_j                school size limit
                sum_k d_k x_kj >= m_j y_j                minimum size of a kept school
+               sum_k:boarding d_k x_kj <= K_j y_j       boarders within boarding places
                sum_{j at site} y_j <= 1                 one design per candidate site
                sum_j b_j y_j + sum_j h'_j e_j <= B      (optional: capital budget)
                sum_j y_j = p                            (optional: exactly p open, the CPMP)
@@ -58,6 +59,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "capex": 0.0,  # b_j (budget)
     "expand_capex": 0.0,  # h'_j (budget)
     "expand_fixed": np.nan,  # a planner's expansion: e_j fixed to this many classrooms
+    "boarding_places": 0.0,  # K_j: students on boarding pairs (pairs column ``boarding``)
 }
 
 
@@ -75,7 +77,9 @@ class ModelInput:
         optionally ``min_students, class_limit, max_expand, expand_cost, capex, expand_capex``
         (see ``OPTION_DEFAULTS`` and the module docstring).
     pairs
-        Columns ``village_id, level, option_id, cost``: allowed assignments and their cost.
+        Columns ``village_id, level, option_id, cost``: allowed assignments and their cost;
+        optionally ``boarding`` (True: the children would board, counted against
+        ``boarding_places``).
     class_size
         Students per class per level; ``None`` for a capacity in students only (no classes).
     p
@@ -273,6 +277,11 @@ def _add_capacity_rows(
                 slack = [(short[j], 1.0)]
             minimum = (y[j], -float(opts.at[j, "min_students"]))
             prob += pulp.LpAffineExpression([*load, *slack, minimum]) >= 0
+        if "boarding" in rows and rows["boarding"].any():
+            b = rows[rows["boarding"]]
+            board = zip((x[i] for i in b["var"]), b["students"].astype(float), strict=True)
+            places = (y[j], -float(opts.at[j, "boarding_places"]))
+            prob += pulp.LpAffineExpression([*board, places]) <= 0
         if c:
             _add_class_rows(prob, data, opts.loc[j], rows, x, y[j], c, e.get(j))
     return short

@@ -150,6 +150,7 @@ def model_options(layers: Layers, scenario: Scenario) -> pd.DataFrame:
             "expand_cost": grow.cost_per_classroom_wan * in_objective,
             "expand_capex": grow.cost_per_classroom_wan,
             "capex": 0.0,
+            "boarding_places": s.get("boarding_places", 0.0),
             "forced": np.where(s.index.isin(protected), "open", ""),
         },
         index=s.index,
@@ -171,6 +172,11 @@ def model_options(layers: Layers, scenario: Scenario) -> pd.DataFrame:
             "expand_cost": 0.0,
             "expand_capex": 0.0,
             "capex": t.build_cost_wan,
+            "boarding_places": scenario.boarding.new_school_share
+            * min(
+                t.classes * rules.class_size("junior" if t.level == "junior" else "primary"),
+                rules.max_students_of(t.level),
+            ),
             "forced": "",
         }
         for site in layers.candidates.index
@@ -202,20 +208,70 @@ def model_input(
     for lvl in LEVELS:
         serving = options[options["school_level"].map(lambda k, lvl=lvl: lvl in SERVES[k])]
         p = costs[lvl].merge(serving[["site_id"]].reset_index(names="option_id"), on="site_id")
+        p["boarding"] = ~within_daily_limit(p, scenario, lvl)
+        # boarding only at a school with boarding places (existing or planned)
+        p = p[~p["boarding"] | (options["boarding_places"].reindex(p["option_id"]) > 0).to_numpy()]
         pair_frames.append(p.assign(level=lvl))
     pairs = pd.concat(pair_frames, ignore_index=True).merge(demand, on=["village_id", "level"])
-    pairs["cost"] = pairs["students"] * pairs["distance_m"] / 1000.0 * scenario.costs.student_km_wan
+    pairs["cost"] = _pair_cost(pairs, scenario)
     reach = pairs[["village_id", "level"]].drop_duplicates()
     flag = demand.merge(reach, how="left", indicator=True)["_merge"].to_numpy() == "both"
     class_size = {lvl: scenario.rules.class_size(lvl) for lvl in LEVELS}
     data = ModelInput(
         demand=demand[flag].reset_index(drop=True),
         options=options,
-        pairs=pairs[["village_id", "level", "option_id", "cost"]],
+        pairs=pairs[["village_id", "level", "option_id", "cost", "boarding"]],
         class_size=class_size,
         budget=scenario.costs.budget_wan,
     )
     return data, demand[~flag].reset_index(drop=True)
+
+
+# a boarder goes home once a week: 2 of a day pupil's 10 weekly trips
+BOARDER_TRIP_SHARE = 0.2
+
+
+def within_daily_limit(table: pd.DataFrame, scenario: Scenario, level: str) -> pd.Series:
+    """Rows of a travel table (``distance_m``, ``minutes``) within the daily travel limit."""
+    lt = scenario.travel.of(level)
+    ok = table["distance_m"] <= lt.max_distance_m + 1e-6
+    if lt.max_minutes is not None:
+        ok &= table["minutes"] <= lt.max_minutes + 1e-6
+    return ok
+
+
+def _pair_cost(pairs: pd.DataFrame, scenario: Scenario) -> pd.Series:
+    """Students x km x value per student-km; boarders travel a fifth as often and cost a
+    boarding subsidy each."""
+    km_cost = pairs["students"] * pairs["distance_m"] / 1000.0 * scenario.costs.student_km_wan
+    board = pairs["students"] * scenario.boarding.cost_per_boarder_wan
+    return km_cost.where(~pairs["boarding"], km_cost * BOARDER_TRIP_SHARE + board)
+
+
+def mark_boarders(villages: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
+    """Add ``boarding_<level>``: the village's children of that level board at their school
+    (their trip is beyond the daily limit)."""
+    out = villages.copy()
+    for lvl in LEVELS:
+        trips = pd.DataFrame(
+            {"distance_m": out[f"distance_m_{lvl}"], "minutes": out[f"minutes_{lvl}"]}
+        )
+        out[f"boarding_{lvl}"] = out[f"school_{lvl}"].notna() & ~within_daily_limit(
+            trips, scenario, lvl
+        )
+    return out
+
+
+def reach_scenario(scenario: Scenario) -> Scenario:
+    """``scenario`` with each level's travel limit widened to its boarding limit, so that the
+    travel tables hold the pairs a boarder could use."""
+    travel = scenario.travel
+    for lvl in LEVELS:
+        far = scenario.boarding.max_distance(lvl)
+        if far is not None and far > travel.of(lvl).max_distance_m:
+            wide = travel.of(lvl).model_copy(update={"max_distance_m": far, "max_minutes": None})
+            travel = travel.model_copy(update={lvl: wide})
+    return scenario.model_copy(update={"travel": travel})
 
 
 def load_inputs(scenario: Scenario) -> Layers:
@@ -249,7 +305,7 @@ def load_inputs(scenario: Scenario) -> Layers:
 def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
     """Run the whole flow for one scenario and return the plan (nothing written)."""
     layers = load_inputs(scenario)
-    costs, method = travel_costs(layers, scenario)
+    costs, method = travel_costs(layers, reach_scenario(scenario))
     options = model_options(layers, scenario)
     data, unreachable = model_input(layers, scenario, costs, options)
     data = actions.apply_actions(data, scenario)
@@ -328,7 +384,7 @@ def _make_plan(
         schools = school_table(
             layers.schools, layers.candidates, options, result, assigned, scenario
         )
-    villages = village_table(layers.villages, assigned, costs)
+    villages = mark_boarders(village_table(layers.villages, assigned, costs), scenario)
     summary = summarise(
         schools, villages, scenario, solve=_solve_info(result), travel_method=method
     )

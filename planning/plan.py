@@ -122,6 +122,9 @@ def _new_schools(
             "classrooms_added": 0,
             "max_students": built["max_students"].astype(int).to_numpy(),
             "build_cost_wan": [types[t].build_cost_wan for t in built["type_id"]],
+            "boarding_places": built["boarding_places"].to_numpy()
+            if "boarding_places" in built
+            else 0.0,
             "land_m2": [types[t].land_m2 for t in built["type_id"]],
         },
         geometry=site.geometry.to_numpy(),

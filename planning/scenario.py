@@ -95,6 +95,27 @@ class Travel(_Strict):
         return self.primary if level == "primary" else self.junior
 
 
+class Boarding(_Strict):
+    """Boarding (寄宿): children beyond the daily travel limit may board at a school with
+    boarding places, up to a longer limit, at a cost per boarder."""
+
+    junior_max_distance_m: float | None = Field(
+        None, gt=0, description="Junior students may board up to this far, metres; null: no."
+    )
+    primary_max_distance_m: float | None = Field(
+        None, gt=0, description="Primary pupils may board up to this far, metres; null: no."
+    )
+    cost_per_boarder_wan: float = Field(
+        0.5, ge=0, description="Cost of one boarder over the plan horizon (subsidy, care), 万元."
+    )
+    new_school_share: float = Field(
+        0.5, ge=0, le=1, description="Boarding places of a new school, as a share of its places."
+    )
+
+    def max_distance(self, level: str) -> float | None:
+        return self.primary_max_distance_m if level == "primary" else self.junior_max_distance_m
+
+
 class Rules(_Strict):
     """National limits (DOMAIN.md); change only for local standards."""
 
@@ -403,6 +424,7 @@ class Scenario(_Strict):
     rules: Rules = Rules()
     new_school_types: list[SchoolType] = Field(default_factory=list)
     expansion: Expansion = Expansion()
+    boarding: Boarding = Boarding()
     costs: Costs = Costs()
     demand: DemandSettings = DemandSettings()
     projection: ProjectionSettings = ProjectionSettings()

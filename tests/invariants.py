@@ -63,8 +63,17 @@ def _check_level(
     if lost and scenario.mode == "optimize":
         assert scenario.rules.allow_unassigned, f"{lvl}: {lost} children unassigned"
     limit = scenario.travel.of(lvl).max_distance_m
-    far = served[served[f"distance_m_{lvl}"] > limit + 1e-6]
+    board = scenario.boarding.max_distance(lvl)
+    beyond = served[f"distance_m_{lvl}"] > limit + 1e-6
+    if board is not None:  # boarders: beyond the daily limit, within the boarding limit
+        beyond &= ~(served[f"distance_m_{lvl}"] <= board + 1e-6)
+    far = served[beyond]
     assert far.empty, f"{lvl}: villages beyond {limit} m: {list(far.index)}"
+    if f"boarding_{lvl}" in served and "boarding_places" in schools:
+        boarders = served[served[f"boarding_{lvl}"].astype(bool)]
+        per_school = boarders.groupby(col)[f"children_{lvl}"].sum()
+        room = schools["boarding_places"].reindex(per_school.index).fillna(0)
+        assert (per_school <= room + 1e-6).all(), f"{lvl}: boarders over places: {per_school}"
     load = served.groupby(col)[f"children_{lvl}"].sum()
     enrol = schools[f"students_{lvl}"]
     assert (enrol.reindex(load.index) == load).all(), f"{lvl}: enrolment != children assigned"

@@ -196,3 +196,31 @@ def test_missing_places_are_explained_per_township(toy_scenario, tmp_path):
         "township 甲乡: 400 primary children, but the schools they can reach offer at most "
         "180 places" in str(err.value)
     )
+
+
+def test_boarding_only_beyond_the_daily_limit(toy_scenario, tmp_path):
+    """Juniors ride at most 3 km a day; J (at 5 km) has 40 boarding places and juniors may
+    board up to 10 km. V2-V8 ride daily; V0, V1 and V9 (4-5 km away, 20 each) are beyond the
+    daily limit: only 40 places, and no other junior school, so the toy is infeasible with 60
+    boarders; with 60 places all three board."""
+    folder = tmp_path / "toy"
+    shutil.copytree(toy_scenario.parent, folder)
+    schools = pd.read_csv(folder / "schools.csv")
+    schools["boarding_places"] = [0, 0, 0, 0, 40]
+    schools.to_csv(folder / "schools.csv", index=False)
+    path = folder / toy_scenario.name
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["travel"]["junior"] = {"mode": "drive", "max_distance_m": 3000}
+    doc["boarding"] = {"junior_max_distance_m": 10000, "cost_per_boarder_wan": 1.0}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InfeasiblePlanError):
+        plan_scenario(load_scenario(path))
+    schools["boarding_places"] = [0, 0, 0, 0, 60]
+    schools.to_csv(folder / "schools.csv", index=False)
+    scenario = load_scenario(path)
+    plan, _ = plan_scenario(scenario)
+    check_plan_object(plan, scenario)
+    boards = plan.villages["boarding_junior"]
+    assert sorted(boards[boards].index) == ["V0", "V1", "V9"]
+    assert plan.summary["students"]["boarders"] == {"primary": 0, "junior": 60}
+    assert plan.summary["violations"]["travel_limit"] == 0
