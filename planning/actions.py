@@ -59,6 +59,18 @@ def built_sites(scenario: Scenario) -> dict[str, str]:
     return out
 
 
+def build_years(scenario: Scenario) -> dict[str, int]:
+    """Option id (``site:type``) -> first year open, for ``build`` actions that give a year."""
+    out, n = {}, 0
+    for a in scenario.actions:
+        if isinstance(a, Build):
+            if a.at is None:
+                n += 1
+            if a.year is not None:
+                out[f"{a.at if a.at is not None else f'A{n}'}:{a.build}"] = a.year
+    return out
+
+
 def check_actions(scenario: Scenario, layers: Layers) -> list[Problem]:
     """Every action that names an unknown school, village or site, and contradicting pairs."""
     schools, villages = set(layers.schools.index), set(layers.villages.index)

@@ -6,13 +6,21 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
-from planning._errors import InputError, PlanningError
+from planning._errors import InfeasiblePlanError, InputError, PlanningError, Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from planning.layers import Layers
+    from planning.plan import Plan
+    from planning.scenario import Scenario
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="School-layout planning (学校布局规划)."
@@ -38,15 +46,54 @@ def _setup_logging(quiet: bool) -> None:
 
 
 def _fail(exc: PlanningError, debug: bool) -> None:
+    """A user error: every problem on its own unwrapped line (greppable), exit 2."""
     if debug:
         console.print_exception()
     if isinstance(exc, InputError):
         console.print(f"[bold red]{len(exc.problems)} problem(s):[/]")
         for p in exc.problems:
-            console.print(f"  - {p}", markup=False, highlight=False)
+            console.print(f"  - {p}", markup=False, highlight=False, soft_wrap=True)
     else:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _bug(exc: Exception, debug: bool) -> None:
+    """Anything but a user error is a bug: a short message, the traceback only with --debug."""
+    if debug:
+        console.print_exception()
+    console.print(
+        f"[bold red]internal error:[/] {escape(f'{type(exc).__name__}: {exc}')}\n"
+        "this is a bug in schoolplan, not a problem with your data: please report it with "
+        "the output of the same command run with --debug",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _exit_codes(debug: bool) -> Iterator[None]:
+    """The exit-code contract: 2 for a user error, 130 for Ctrl-C, 1 for a bug."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except PlanningError as exc:
+        _fail(exc, debug)
+    except KeyboardInterrupt:
+        console.print(
+            "[bold red]interrupted:[/] earlier results in the output folder are untouched"
+        )
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        _bug(exc, debug)
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists() and not out.is_dir():
+        msg = "is a file, not a folder: give a folder for the results"
+        raise InputError([Problem(str(out), msg, field="--out")])
 
 
 def _check_lang(lang: str) -> None:
@@ -69,17 +116,28 @@ def run(
     ] = False,
 ) -> None:
     """Plan one scenario: write plan.gpkg, summary.json, map.html and report.html."""
-    from planning.i18n import t
     from planning.pipeline import run_scenario
 
     _check_lang(lang)
     _setup_logging(quiet)
-    try:
+    with _exit_codes(debug):
+        _check_out(out)
         with _progress(scenario, lang=lang, quiet=quiet):
             plan, folder = run_scenario(scenario, out=out, lang=lang)
-    except PlanningError as exc:
-        _fail(exc, debug)
-        return
+        _print_run(plan, folder, lang=lang)
+    if open_map:
+        import webbrowser
+
+        from planning.i18n import t
+
+        if not quiet:
+            console.print(t("cli_opening", lang), highlight=False)
+        webbrowser.open((folder / "map.html").resolve().as_uri())
+
+
+def _print_run(plan: Plan, folder: Path, *, lang: str) -> None:
+    from planning.i18n import t
+
     s = plan.summary
     status = t(f"status_{s['status']}", lang)
     print(
@@ -90,12 +148,6 @@ def run(
     print(f"{t('run_done', lang)}: {folder}")
     for name in ("map.html", "report.html", "plan.gpkg", "report.xlsx", "summary.json"):
         print(f"  {folder / name}")
-    if open_map:
-        import webbrowser
-
-        if not quiet:
-            console.print(t("cli_opening", lang), highlight=False)
-        webbrowser.open((folder / "map.html").resolve().as_uri())
 
 
 # the step that starts after a log record from each module (one module per step of the flow)
@@ -165,14 +217,85 @@ def compare(
 
     _check_lang(lang)
     _setup_logging(quiet)
-    try:
+    with _exit_codes(debug):
+        _check_out(out)
         folder = run_compare(list(scenarios), out, lang=lang)
-    except PlanningError as exc:
-        _fail(exc, debug)
-        return
     print(f"{t('run_done', lang)}: {folder}")
     for name in ("comparison.html", "comparison.xlsx", "comparison.csv"):
         print(f"  {folder / name}")
+
+
+@app.command()
+def batch(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Scenario YAML files, or folders: every *.yaml in a folder that has a `name` "
+            "(files of defaults such as base.yaml are left out)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    counties: Annotated[
+        Path | None,
+        typer.Option(
+            "--counties",
+            help="Folder with one sub-folder per county. Every scenario then runs on every "
+            "county, with each input file it names (data.*, demand.census) replaced by the file "
+            "of the same name in the county's folder. Default: each scenario on its own files.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786). Default: a "
+            "local cluster on this machine.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Worker processes of the local cluster (default: CPU cores)."
+        ),
+    ] = None,
+    lang: LangOpt = "zh",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Plan every scenario (x sweep x county) as a Dask task; gather one results table.
+
+    Writes OUT/<county>/<scenario>/ per task (plan files, map, report), results.csv / .parquet
+    / .xlsx (one row per task) and index.html. A failed task is reported and the others go
+    on; run again to retry failures: finished tasks (same scenario hash) are skipped. Exit 0
+    when every task succeeded, 2 when a task failed on its input, 1 on a bug.
+    """
+    from planning.batch import run_batch
+
+    _check_lang(lang)
+    _setup_logging(quiet)
+    if scheduler is not None and workers is not None:
+        console.print("[bold red]error:[/] --workers sizes the local cluster; not with --scheduler")
+        raise typer.Exit(2)
+    with _exit_codes(debug):
+        _check_out(out)
+        result = run_batch(
+            scenarios, out, counties=counties, scheduler=scheduler, workers=workers, lang=lang
+        )
+    n, failed = len(result.results), result.failed
+    reused = sum(r.reused for r in result.results)
+    print(
+        f"{n} task(s): {n - len(failed)} done ({reused} from an earlier run), {len(failed)} failed"
+    )
+    for r in failed:
+        console.print(
+            f"  failed: {r.task.county} / {r.task.name}: {r.error_type}: {r.error}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    print(f"  {out / 'index.html'}\n  {out / 'results.xlsx'}")
+    if failed:
+        raise typer.Exit(1 if any(r.detail for r in failed) else 2)
 
 
 @app.command()
@@ -180,27 +303,46 @@ def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     debug: DebugOpt = False,
 ) -> None:
-    """Check the scenario and every input layer; print every problem; exit 2 if any."""
-    from planning.pipeline import load_inputs
+    """Check the scenario, every input layer and the roads; print every problem; exit 2 if any.
+
+    Warnings (suspicious but usable data: empty schools, points outside the boundary or far
+    from the roads, GCJ-02-looking offsets) are printed too; they do not change the exit code.
+    """
+    from planning.pipeline import load_inputs, travel_costs
     from planning.scenario import load_scenario
 
     _setup_logging(quiet=True)
-    try:
+    with _exit_codes(debug):
         sc = load_scenario(scenario)
         layers = load_inputs(sc)
-        if sc.data.roads is not None:
-            from planning.network import load_roads
-
-            load_roads(sc.data.roads, crs=layers.crs)
-    except PlanningError as exc:
-        _fail(exc, debug)
-        return
+        costs, _ = travel_costs(layers, sc)  # reads the roads; warns of points off the roads
+        _check_reach(layers, sc, costs)
     for w in layers.warnings:
-        console.print(f"  warning: {w}", markup=False, highlight=False)
+        console.print(f"  warning: {w}", markup=False, highlight=False, soft_wrap=True)
     print(
         f"{scenario}: OK ({len(layers.schools)} schools, {len(layers.villages)} villages, "
         f"{len(layers.candidates)} candidate sites, {len(layers.warnings)} warning(s))"
     )
+
+
+def _check_reach(layers: Layers, sc: Scenario, costs: dict[str, pd.DataFrame]) -> None:
+    """Stop, as ``run`` would before solving, on villages that no school can reach."""
+    from planning import diagnose
+    from planning.pipeline import all_sites, model_input, model_options
+
+    options = model_options(layers, sc)
+    _, unreachable = model_input(layers, sc, costs, options)
+    sites = all_sites(layers)
+    lost = diagnose.unreachable_report(unreachable, layers.villages, sites, options, sc)
+    if lost and (sc.rules.allow_unassigned or sc.mode == "evaluate"):
+        file = str(sc.data.villages)
+        layers.warnings.extend(Problem(file, line, severity="warning") for line in lost)
+    elif lost:
+        raise InfeasiblePlanError(
+            f"{len(lost)} village/level demand(s) cannot reach any school within the travel "
+            "limits (raise the limit, add a candidate site, or set "
+            "rules.allow_unassigned: true):\n  " + "\n  ".join(lost)
+        )
 
 
 @app.command()
@@ -244,7 +386,7 @@ def costs(
     if mode not in ("walk", "bike", "drive") or out.suffix.lower() not in (".parquet", ".csv"):
         console.print("[bold red]error:[/] --mode walk|bike|drive, --out *.parquet or *.csv")
         raise typer.Exit(2)
-    try:
+    with _exit_codes(debug):
         result = od_costs(
             roads,
             origins,
@@ -258,12 +400,9 @@ def costs(
             destination_coords=to_coords,
             use_cache=not no_cache,
         )
-    except PlanningError as exc:
-        _fail(exc, debug)
-        return
+        write_table(result.table, out, meta={"mode": mode, "roads": str(roads)})
     for w in result.warnings:
         console.print(f"  warning: {w}", markup=False, highlight=False, soft_wrap=True)
-    write_table(result.table, out, meta={"mode": mode, "roads": str(roads)})
     print(f"{len(result.table):,} pairs ({mode}, on the roads of {roads.name}) -> {out}")
 
 

@@ -70,6 +70,8 @@ def capacity_report(
     """Townships whose children of a level exceed the places every school they can reach
     could offer, even if all were open and fully expanded."""
     lines = []
+    options = options[options["forced"] != "closed"]  # what the actions leave possible
+    pairs = pairs[pairs["option_id"].isin(options.index)]
     township = villages.get("township", pd.Series("", index=villages.index))
     for lvl, dem in demand.groupby("level", sort=True):
         places = option_places(options, scenario, str(lvl))
@@ -190,3 +192,27 @@ def elastic_min_size_report(
         f"{opts.at[j, 'min_students']:,.0f}; protect it or lower rules.min_students"
         for j, short in sorted(result.shortfall.items())
     ]
+
+
+def forced_closed_report(data: ModelInput, villages: gpd.GeoDataFrame) -> list[str]:
+    """Villages whose every school within reach is closed by the actions (or not built yet)."""
+    opts = data.option_table()
+    shut = set(opts.index[opts["forced"] == "closed"])
+    open_pairs = data.pairs[~data.pairs["option_id"].isin(shut)]
+    served = open_pairs[["village_id", "level"]].drop_duplicates()
+    lost = data.demand.merge(served, how="left", indicator=True)
+    lost = lost[lost["_merge"] == "left_only"]
+    lines = []
+    for r in lost.itertuples():
+        reach = sorted(
+            data.pairs.loc[
+                (data.pairs["village_id"] == r.village_id) & (data.pairs["level"] == r.level),
+                "option_id",
+            ]
+        )
+        name = villages.at[r.village_id, "name"] if r.village_id in villages.index else ""
+        lines.append(
+            f"{name} ({r.village_id}): its {r.students:g} {r.level} children can reach "
+            f"only {', '.join(reach)}, all closed or not yet built by the actions"
+        )
+    return lines

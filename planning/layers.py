@@ -6,12 +6,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from planning._errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ SCHOOL_RESOURCES = (
     "boarding_places",
 )
 VILLAGE_COUNTS = ("population", "children_primary", "children_junior")
+_FRACTIONAL = frozenset({"floor_area_m2", "sports_area_m2", "equipment_value_wan"})
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def read_layer(path: str | Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        df = _read_csv(path)
         missing = [c for c in ("lon", "lat") if c not in df.columns]
         if missing:
             raise InputError(
@@ -112,6 +117,24 @@ def read_layer(path: str | Path) -> gpd.GeoDataFrame:
         return gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise InputError([Problem(str(path), f"cannot read as a GIS layer: {exc}")]) from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A UTF-8 CSV as text columns; a GBK (ANSI) export or a malformed file is an InputError."""
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        try:
+            path.read_bytes().decode("gb18030")
+            guess = "it reads as GBK (Excel's default for Chinese); "
+        except UnicodeDecodeError:
+            guess = ""
+        msg = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): "
+        raise InputError(
+            [Problem(str(path), msg + guess + "save it again as 'CSV UTF-8'")]
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError([Problem(str(path), f"cannot read as CSV: {exc}")]) from None
 
 
 def load_layers(
@@ -151,6 +174,9 @@ def load_layers(
     problems += _check_crs(frames, labels)
     if problems:
         raise InputError(problems)
+    problems += _check_coordinates(frames, labels)
+    if problems:
+        raise InputError(problems)
     if "schools" in frames:
         schools_df, p1 = _clean_schools(frames["schools"], str(schools))
     else:
@@ -186,6 +212,79 @@ def _check_crs(frames: dict[str, gpd.GeoDataFrame], paths: Mapping[str, object])
         )
         for name, gdf in frames.items()
         if gdf.crs is None
+    ]
+
+
+_ID_COLUMNS = {"schools": "school_id", "villages": "village_id", "candidates": "site_id"}
+
+
+def _check_coordinates(
+    frames: dict[str, gpd.GeoDataFrame], paths: Mapping[str, object]
+) -> list[Problem]:
+    """Coordinates that cannot be in the declared CRS (metres declared as degrees, degrees
+    declared as metres, swapped or out-of-range longitudes/latitudes)."""
+    out = []
+    for name, gdf in frames.items():
+        geom = gdf.geometry
+        ok = ~(geom.isna() | geom.is_empty)
+        if not ok.any():
+            continue
+        bounds = geom[ok].bounds
+        id_col = _ID_COLUMNS.get(name)
+        rows = gdf[id_col].astype(str) if id_col in gdf.columns else None
+        if gdf.crs.is_geographic:
+            out += _degree_problems(bounds, str(paths[name]), gdf.crs, rows)
+        elif _inside_degrees(bounds).all():
+            b = bounds
+            out.append(
+                Problem(
+                    str(paths[name]),
+                    f"the layer declares metres ({gdf.crs.to_string()}) but its coordinates "
+                    f"(x {b.minx.min():.4f} to {b.maxx.max():.4f}, y {b.miny.min():.4f} to "
+                    f"{b.maxy.max():.4f}) look like degrees: declare EPSG:4326 (WGS-84) or "
+                    "EPSG:4490 (CGCS2000)",
+                    field="crs",
+                )
+            )
+    return out
+
+
+def _inside_degrees(bounds: pd.DataFrame) -> pd.Series:
+    x = (bounds["minx"] >= -180) & (bounds["maxx"] <= 180)
+    return x & (bounds["miny"] >= -90) & (bounds["maxy"] <= 90)
+
+
+def _degree_problems(
+    bounds: pd.DataFrame, file: str, crs: CRS, rows: pd.Series | None
+) -> list[Problem]:
+    """Rows of a layer in degrees whose coordinates are no longitude/latitude."""
+    bad = ~_inside_degrees(bounds)
+    if not bad.any():
+        return []
+    swapped = _inside_degrees(bounds.set_axis(["miny", "minx", "maxy", "maxx"], axis=1))
+    if bad.all() and swapped.all():
+        msg = "longitude and latitude look swapped (latitudes over 90); swap the two columns"
+        return [Problem(file, msg, field="crs")]
+    if bad.all():
+        return [
+            Problem(
+                file,
+                f"the layer declares degrees ({crs.to_string()}) but its coordinates (x up to "
+                f"{bounds['maxx'].abs().max():,.0f}) look like metres: declare the projected "
+                "CRS they are in (e.g. the UTM or CGCS2000 Gauss-Krüger zone)",
+                field="crs",
+            )
+        ]
+    return [
+        Problem(
+            file,
+            f"latitude {b.miny:g}, longitude {b.minx:g}: out of range "
+            "(latitude within ±90, longitude within ±180)",
+            row=str(rows.loc[i]) if rows is not None else str(n + 1),
+            field="geometry",
+        )
+        for n, (i, b) in enumerate(bounds.iterrows())
+        if bad.loc[i]
     ]
 
 
@@ -268,6 +367,8 @@ def _clean_points(
     optional_counts: tuple[str, ...] = (),
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Check ids, geometry and counts of a point layer; return it indexed by ``id_col``."""
+    if len(gdf) == 0:
+        return gdf, [Problem(file, "layer is empty")]
     missing = [c for c in (id_col, *text_cols, *count_cols) if c not in gdf.columns]
     if missing:
         return gdf, [
@@ -278,8 +379,6 @@ def _clean_points(
             )
             for c in missing
         ]
-    if len(gdf) == 0:
-        return gdf, [Problem(file, "layer is empty")]
     gdf = gdf.copy()
     gdf[id_col] = gdf[id_col].astype(str).str.strip()
     rows = gdf[id_col].where(gdf[id_col] != "", (gdf.index + 1).astype(str))
@@ -320,20 +419,26 @@ def _check_geometry(gdf: gpd.GeoDataFrame, rows: pd.Series, file: str) -> list[P
 def _counts(
     col: pd.Series, rows: pd.Series, file: str, name: str
 ) -> tuple[pd.Series, list[Problem]]:
-    """Parse a column of non-negative counts; report text, missing and negative values."""
+    """Parse a column of non-negative counts; report text, missing, infinite, negative and
+    (for whole-number columns) fractional values."""
     values = pd.to_numeric(col, errors="coerce")
-    problems = []
-    for r, raw, v in zip(rows, col, values, strict=True):
-        if pd.isna(v):
-            found = "nothing" if pd.isna(raw) or str(raw).strip() == "" else repr(raw)
-            problems.append(
-                Problem(file, f"expected a number, found {found}", row=str(r), field=name)
-            )
-        elif v < 0:
-            problems.append(
-                Problem(file, f"expected a count >= 0, found {v:g}", row=str(r), field=name)
-            )
-    return values.fillna(0).clip(lower=0), problems
+    blank = col.isna() | (col.astype(str).str.strip() == "")
+    finite = np.isfinite(values)
+    checks = [
+        (values.isna() & blank, lambda raw, v: "expected a number, found nothing"),
+        (values.isna() & ~blank, lambda raw, v: f"expected a number, found {raw!r}"),
+        (values.notna() & ~finite, lambda raw, v: f"expected a finite number, found {raw!r}"),
+        (finite & (values < 0), lambda raw, v: f"expected a count >= 0, found {v:g}"),
+    ]
+    if name not in _FRACTIONAL:
+        fraction = finite & (values >= 0) & (values != values.round())
+        checks.append((fraction, lambda raw, v: f"expected a whole number, found {v:g}"))
+    problems = [
+        Problem(file, message(raw, v), row=str(r), field=name)
+        for mask, message in checks
+        for r, raw, v in zip(rows[mask], col[mask], values[mask], strict=True)
+    ]
+    return values.where(finite, 0.0).clip(lower=0), problems
 
 
 def _check_polygons(gdf: gpd.GeoDataFrame, file: str) -> list[Problem]:

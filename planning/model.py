@@ -22,6 +22,7 @@ e_j in {0..E_j} (classrooms added to option j, only where E_j > 0).
                sum_{j at site} y_j <= 1                 one design per candidate site
                sum_j b_j y_j + sum_j h'_j e_j <= B      (optional: capital budget)
                sum_j y_j = p                            (optional: exactly p open, the CPMP)
+               y_a <= y_b or e_a <= e_b                 (optional links between options)
 
 a_kj is the assignment cost (e.g. students x km x value per student-km), f_j the cost of having
 j open (running an existing school, building a new one), g_j the cost of closing an existing
@@ -87,6 +88,11 @@ class ModelInput:
     budget
         If given, capital cost (``capex`` of open options plus ``expand_capex`` per added
         classroom) may not exceed it.
+    links
+        Columns ``before, after`` (option ids) and ``var`` (``"y"`` or ``"e"``):
+        ``y_before <= y_after`` or ``e_before <= e_after`` (the same school in consecutive
+        years: once built it stays open, once closed it stays closed, classrooms once added
+        stay).
     min_size_penalty
         If given, the minimum-size rows become elastic: each student missing costs this much
         (used to explain infeasible scenarios; see ``SolveResult.shortfall``).
@@ -99,6 +105,7 @@ class ModelInput:
     p: int | None = None
     budget: float | None = None
     min_size_penalty: float | None = None
+    links: pd.DataFrame | None = None
 
     def option_table(self) -> pd.DataFrame:
         """``options`` with every optional column present (defaults filled in)."""
@@ -331,6 +338,11 @@ def _add_option_rows(
         prob += pulp.LpAffineExpression([(v, 1.0), (y[j], -most)]) <= 0
     if data.p is not None:
         prob += pulp.LpAffineExpression([(v, 1.0) for v in y.values()]) == data.p
+    if data.links is not None:
+        for a, b, var in data.links[["before", "after", "var"]].itertuples(index=False):
+            pick = y if var == "y" else e
+            if a in pick and b in pick:
+                prob += pulp.LpAffineExpression([(pick[a], 1.0), (pick[b], -1.0)]) <= 0
     if data.budget is not None:
         spend = [(y[j], float(b)) for j, b in opts["capex"].items() if b > 0]
         spend += [(v, float(opts.at[j, "expand_capex"])) for j, v in e.items()]

@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planning import _columns
 from planning._errors import InfeasiblePlanError, SolverError
 from planning._heuristic import (
     RowView,
@@ -65,7 +64,6 @@ from planning.model import ModelInput, SolveResult, build_model, solve
 logger = logging.getLogger(__name__)
 
 EXACT_PAIRS = 150_000  # a reduced model up to this many pairs goes to the exact MIP
-MAX_COLUMNS = 20_000  # largest set-partitioning model over enumerated columns
 KNOWN_FIELDS = {"demand", "options", "pairs", "class_size", "p", "budget", "min_size_penalty"}
 
 
@@ -135,7 +133,6 @@ class _Run:
         self.limit = time_limit_s
         self.build_seconds = 0.0
         self.stats: dict[str, Any] = {}
-        self.exact_knapsacks = False
 
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.start)
@@ -153,6 +150,13 @@ class _Run:
         bound = self.bound_phase(arr, best)
         ub = self.trusted_upper(arr, best)
         lower = _round_up(arr, bound.value)
+        logger.info(
+            "bound %.6g after %d iterations, plan %.6g, %.1f s",
+            bound.value,
+            bound.iterations,
+            math.inf if ub is None else ub,
+            time.perf_counter() - self.start,
+        )
         self.stats.update(
             lagrangian_bound=bound.value,
             lagrangian_iterations=bound.iterations,
@@ -162,13 +166,9 @@ class _Run:
         if ub is not None and _meets(lower, ub):
             self.stats["strategy"] = "bound"
             return self.finish(self.certify(arr, best.plan), lower)
-        if self.exact_knapsacks and _columns.applies(arr):
-            found = self.by_columns(arr, bound, best, ub, lower)
-            if isinstance(found, SolveResult):
-                return found
-            ub, lower = found
         keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+        logger.info("reduction keeps %d of %d pairs", keep.sum(), len(keep))
         if keep.sum() > EXACT_PAIRS:
             self.stats["strategy"] = "matheuristic"
             return self.matheuristic(arr, bound, best, ub, lower)
@@ -182,7 +182,7 @@ class _Run:
         first = greedy_open_set(arr)
         if first is not None:
             best.from_open_set(first, None)
-        exact = self.exact_knapsacks = dp_is_small(arr)
+        exact = dp_is_small(arr)
         iterations = 400 if exact else 300
         return lagrangian_bound(
             arr,
@@ -251,49 +251,6 @@ class _Run:
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, ub, lower, keep, closed)
         return self.finish(result, lower)
-
-    def by_columns(
-        self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None, lower: float
-    ) -> SolveResult | tuple[float | None, float]:
-        """Set-partitioning over enumerated columns, for rising targets T.
-
-        Each round enumerates every column of a plan costing at most T and solves the
-        partition model: a plan at most T is optimal; none proves the optimum exceeds T.
-        Returns the result, or (upper, lower) bounds for the compact model when the columns
-        become too many.
-        """
-        step = max(0.0025 * abs(lower), 1.0 if arr.integral else 1e-6)
-        target = lower + step
-        while self.left() > 1:
-            final = ub is not None and target >= _threshold(arr, ub)
-            if final:
-                target = _threshold(arr, ub)
-            cols = _columns.enumerate_columns(
-                arr, bound.lam, target, max_columns=MAX_COLUMNS, max_nodes=50 * MAX_COLUMNS
-            )
-            if cols is None:
-                break
-            self.stats.update(strategy="columns", columns=len(cols), column_target=target)
-            try:
-                part = self.mip(_columns.partition_model(arr, cols), None, self.left())
-            except InfeasiblePlanError:  # no plan costs at most the target
-                lower = max(lower, _above(arr, target))
-                if final:
-                    return self.finish(self.certify(arr, best.plan), lower)
-                step, target = 2 * step, target + 2 * step
-                continue
-            plan = _columns.plan_from_partition(arr, cols, part.assignment)
-            result = self.certify(arr, plan)
-            if ub is None or result.objective < ub:
-                best.plan, best.cost, ub = plan, result.objective, result.objective
-            if part.status != "optimal":
-                reached = min(part.bound + arr.constant, _above(arr, target))
-                return self.finish(result, max(lower, reached))
-            if result.objective <= target + 1e-9:
-                return self.finish(result, result.objective)
-            lower = max(lower, _above(arr, target))
-            target = _threshold(arr, ub)
-        return ub, lower
 
     # ---------------------------------------------------------------- solver calls
 
@@ -437,11 +394,6 @@ def _threshold(arr: Arrays, ub: float | None) -> float:
     if arr.integral:
         return ub - 1 + 1e-6
     return ub + 1e-9 * max(1.0, abs(ub))
-
-
-def _above(arr: Arrays, target: float) -> float:
-    """Least cost a plan can have once no plan costs at most ``target``."""
-    return math.floor(target + 1e-6) + 1.0 if arr.integral else target
 
 
 def _reduction(arr: Arrays, bound: Bound, ub: float | None) -> tuple[np.ndarray, np.ndarray]:

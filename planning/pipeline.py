@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planning import actions, balance, diagnose, handoff, prepare
+from planning import actions, balance, diagnose, handoff, phasing, prepare
 from planning import catchments as catch
 from planning import costs as cost_tables
 from planning._errors import InfeasiblePlanError, InputError, Problem
@@ -23,6 +23,7 @@ from planning.layers import Layers, load_layers
 from planning.metrics import summarise
 from planning.model import ModelInput, SolveResult, build_model, solve
 from planning.plan import SERVES, Plan, school_table, village_table
+from planning.projection import children_in_year as projection_children
 from planning.scenario import LEVELS, Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -318,6 +319,10 @@ def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
             "limits (raise the limit, add a candidate site, or set "
             "rules.allow_unassigned: true):\n  " + "\n  ".join(lost)
         )
+    if scenario.phasing.years and scenario.mode == "optimize":
+        plan = _plan_years(layers, scenario, options, data, costs, method)
+        plan.summary["warnings"] += lost
+        return plan, layers
     if scenario.mode == "evaluate":
         result = actions.evaluate(data)
     else:
@@ -329,8 +334,112 @@ def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
     return plan, layers
 
 
+def _year_layers(layers: Layers, year: int) -> Layers:
+    """``layers`` with the children of ``year`` (from the projection, else as today)."""
+    if layers.projection is None:
+        return layers
+    kids = projection_children(layers.projection, year)
+    v = layers.villages.copy()
+    for lvl in LEVELS:
+        v[f"children_{lvl}"] = kids[f"children_{lvl}"].reindex(v.index).fillna(0).astype(int)
+    return replace(layers, villages=v)
+
+
+def _plan_years(
+    layers: Layers,
+    scenario: Scenario,
+    options: pd.DataFrame,
+    data: ModelInput,
+    costs: dict[str, pd.DataFrame],
+    method: str,
+) -> Plan:
+    """One plan over ``phasing.years``; the last year's plan with the phasing tables."""
+    years = scenario.phasing.years
+    by_year = {t: _year_layers(layers, t) for t in years}
+    demand = {t: result_demand(by_year[t]) for t in years}
+    ready = actions.build_years(scenario)
+    multi = phasing.multi_year(data, demand, ready=ready)
+    try:
+        result = _solve(multi, scenario, layers, options)
+    except InfeasiblePlanError:
+        _explain_years(data, demand, ready, scenario, by_year, options)
+        raise
+    plans = {}
+    for t in years:
+        fixed = pd.MultiIndex.from_tuples([], names=["village_id", "level"])
+        plans[t] = _make_plan(
+            by_year[t], scenario, options, phasing.year_result(result, t), costs, method, fixed
+        )
+    final = plans[years[-1]]
+    final.summary["phasing"] = {str(t): p.summary["schools"] for t, p in plans.items()}
+    tables = {
+        **final.tables,
+        "phasing_schools": _phasing_schools(plans),
+        "phasing_villages": _phasing_villages(plans),
+    }
+    return replace(final, tables=tables)
+
+
+def _explain_years(
+    data: ModelInput,
+    demand: dict[int, pd.DataFrame],
+    ready: dict[str, int],
+    scenario: Scenario,
+    by_year: dict[int, Layers],
+    options: pd.DataFrame,
+) -> None:
+    """Raise the explanation of the first year that has no plan on its own."""
+    for t, dem in demand.items():
+        opts = data.option_table()
+        late = [j for j, year in ready.items() if year > t and j in opts.index]
+        opts.loc[late, "forced"] = "closed"
+        one = phasing.one_year(replace(data, options=opts), dem)
+        _solve(one, scenario, by_year[t], options, years_note=f"in {t}")
+
+
+def _phasing_schools(plans: dict[int, Plan]) -> pd.DataFrame:
+    """School x year: the decision in force that year (keep, expand, close, new)."""
+    first = next(iter(plans.values())).schools
+    out = pd.DataFrame({"name": first["name"], "level": first["level"]})
+    for t, p in plans.items():
+        out = out.reindex(out.index.union(p.schools.index))
+        out.loc[p.schools.index, ["name", "level"]] = p.schools[["name", "level"]].to_numpy()
+        out[str(t)] = p.schools["decision"].reindex(out.index).fillna("")
+    years = [str(t) for t in plans]
+    out[years] = out[years].fillna("")  # not built yet that year
+    return out.rename_axis("school_id").reset_index()
+
+
+def _phasing_villages(plans: dict[int, Plan]) -> pd.DataFrame:
+    """Village x level x year: the school that year."""
+    rows = []
+    for t, p in plans.items():
+        for lvl in LEVELS:
+            v = p.villages
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "village_id": v.index,
+                        "level": lvl,
+                        "year": t,
+                        "children": v[f"children_{lvl}"].to_numpy(),
+                        "school_id": v[f"school_{lvl}"].to_numpy(),
+                    }
+                )
+            )
+    long = pd.concat(rows, ignore_index=True)
+    return long.pivot_table(
+        index=["village_id", "level"], columns="year", values="school_id", aggfunc="first"
+    ).reset_index()
+
+
 def _solve(
-    data: ModelInput, scenario: Scenario, layers: Layers, options: pd.DataFrame
+    data: ModelInput,
+    scenario: Scenario,
+    layers: Layers,
+    options: pd.DataFrame,
+    *,
+    years_note: str = "",
 ) -> SolveResult:
     """Solve; if the solver proves there is no plan, explain why in the planner's terms."""
     s = scenario.solver
@@ -343,8 +452,9 @@ def _solve(
             threads=s.threads,
         )
     except InfeasiblePlanError:
-        lines = diagnose.capacity_report(
-            data.demand, layers.villages, data.pairs, options, scenario
+        lines = diagnose.forced_closed_report(data, layers.villages)
+        lines += diagnose.capacity_report(
+            data.demand, layers.villages, data.pairs, data.option_table(), scenario
         )
         names = layers.schools["name"]
         lines += diagnose.min_size_report(data, layers.villages, names)
@@ -356,8 +466,9 @@ def _solve(
                 "the rules conflict in combination (class sizes, class-count limits, "
                 "minimum school size and forced decisions); relax one and run again"
             ]
+        when = f" {years_note}" if years_note else ""
         raise InfeasiblePlanError(
-            "no plan meets every rule of this scenario:\n  " + "\n  ".join(lines)
+            f"no plan meets every rule of this scenario{when}:\n  " + "\n  ".join(lines)
         ) from None
 
 

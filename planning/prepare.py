@@ -66,7 +66,8 @@ def project(layers: Layers, scenario: Scenario) -> tuple[Layers, pd.DataFrame | 
     profile = demand.single_year_ages(next(iter(census_bands(scenario).values())))
     v = layers.villages
     urban = pr.urban_column if pr.urban_column in v.columns else None
-    years = sorted({pr.target_year, *range(pr.base_year + 1, pr.target_year + 1)})
+    last = max([pr.target_year, *scenario.phasing.years])
+    years = list(range(pr.base_year + 1, last + 1))
     table = projection.project_villages(
         v,
         profile,

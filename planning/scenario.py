@@ -53,7 +53,9 @@ class DataPaths(_Strict):
 class LevelTravel(_Strict):
     """How children of one level travel, and how far they may."""
 
-    mode: Literal["walk", "drive"] = Field(description="walk: on every way; drive: school bus/car.")
+    mode: Literal["walk", "bike", "drive"] = Field(
+        description="walk: on foot on every way but motorways; bike; drive: school bus/car."
+    )
     max_distance_m: float = Field(gt=0, description="Longest allowed trip, metres on the network.")
     max_minutes: float | None = Field(None, gt=0, description="Longest allowed trip, minutes.")
 
@@ -268,6 +270,23 @@ class CandidateSettings(_Strict):
     seed: int = Field(0, description="Seed of the k-means starts.")
 
 
+class Phasing(_Strict):
+    """Plans over several target years (先建后撤: build before closing)."""
+
+    years: list[int] = Field(
+        default_factory=list,
+        description="Target years, e.g. [2026, 2028, 2030]; empty: one plan for today's (or "
+        "the projection's target year's) children. Children per year come from `projection` "
+        "when set, else stay as today.",
+    )
+
+    @model_validator(mode="after")
+    def _sorted(self) -> Phasing:
+        if self.years != sorted(set(self.years)):
+            raise ValueError(f"phasing.years must increase without repeats, found {self.years}")
+        return self
+
+
 class Balance(_Strict):
     """Balance between schools (校际均衡): coefficient of variation of the seven resource
     indicators across schools (教督〔2017〕6号)."""
@@ -341,6 +360,9 @@ class Build(_Strict):
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude (WGS-84).")
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude (WGS-84).")
     name: str | None = Field(None, description="Name of the new school (at coordinates).")
+    year: int | None = Field(
+        None, description="First target year the school is open (with `phasing.years`)."
+    )
 
     @model_validator(mode="after")
     def _one_place(self) -> Build:
@@ -429,6 +451,7 @@ class Scenario(_Strict):
     demand: DemandSettings = DemandSettings()
     projection: ProjectionSettings = ProjectionSettings()
     candidates: CandidateSettings = CandidateSettings()
+    phasing: Phasing = Phasing()
     balance: Balance = Balance()
     catchments: CatchmentSettings = CatchmentSettings()
     handoff: Handoff = Handoff()

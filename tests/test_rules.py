@@ -224,3 +224,35 @@ def test_boarding_only_beyond_the_daily_limit(toy_scenario, tmp_path):
     assert sorted(boards[boards].index) == ["V0", "V1", "V9"]
     assert plan.summary["students"]["boarders"] == {"primary": 0, "junior": 60}
     assert plan.summary["violations"]["travel_limit"] == 0
+
+
+def _phased_toy(toy_scenario, tmp_path, build_year):
+    folder = tmp_path / f"toy{build_year}"
+    shutil.copytree(toy_scenario.parent, folder)
+    schools = pd.read_csv(folder / "schools.csv")
+    schools["classrooms"] = [4, 3, 1, 2, 10]  # C is small, the teaching point T has 2 rooms
+    schools.to_csv(folder / "schools.csv", index=False)
+    path = folder / toy_scenario.name
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["phasing"] = {"years": [2026, 2028]}
+    doc["actions"] = [{"build": "P12", "at": "X", "year": build_year}]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    scenario = load_scenario(path)
+    plan, _ = plan_scenario(scenario)
+    check_plan_object(plan, scenario)
+    return plan
+
+
+def test_closure_waits_until_the_receiving_school_is_built(toy_scenario, tmp_path):
+    """A takes V0-V3, B V4-V6 (both full); V7-V9 (120 children) fit only in C (1 room) + T
+    (2 rooms) until the new school X (12 rooms, within reach of V4-V9) opens. With X ready in
+    2028, T stays open in 2026 and closes in 2028; with X ready in 2026, T closes at once."""
+    late = _phased_toy(toy_scenario, tmp_path, 2028)
+    phases = late.tables["phasing_schools"].set_index("school_id")
+    assert phases.at["T", "2026"] == "keep" and phases.at["T", "2028"] == "close"
+    assert phases.at["X", "2026"] == "" and phases.at["X", "2028"] == "new"
+    early = _phased_toy(toy_scenario, tmp_path, 2026)
+    phases = early.tables["phasing_schools"].set_index("school_id")
+    assert phases.at["T", "2026"] == "close" and phases.at["X", "2026"] == "new"
+    # once closed, closed; once built, open
+    assert early.summary["phasing"]["2028"]["closed"] >= early.summary["phasing"]["2026"]["closed"]
