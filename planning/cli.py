@@ -328,7 +328,7 @@ def validate(
 def _check_reach(layers: Layers, sc: Scenario, costs: dict[str, pd.DataFrame]) -> None:
     """Stop, as ``run`` would before solving, on villages that no school can reach."""
     from planning import diagnose
-    from planning.pipeline import all_sites, model_input, model_options
+    from planning.instance import all_sites, model_input, model_options
 
     options = model_options(layers, sc)
     _, unreachable = model_input(layers, sc, costs, options)
