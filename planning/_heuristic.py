@@ -21,18 +21,12 @@ class RowView:
 
     order: np.ndarray
     start: np.ndarray
-    keys: np.ndarray  # sorted pair keys k * n_options + j
-    key_pair: np.ndarray  # pair index of each sorted key
 
 
 def row_view(arr: Arrays) -> RowView:
     order = np.lexsort((arr.pj, arr.cost, arr.pk))
     counts = np.bincount(arr.pk, minlength=arr.n_rows)
-    keys = arr.pk * arr.n_options + arr.pj
-    by_key = np.argsort(keys, kind="stable")
-    return RowView(
-        order=order, start=np.r_[0, np.cumsum(counts)], keys=keys[by_key], key_pair=by_key
-    )
+    return RowView(order=order, start=np.r_[0, np.cumsum(counts)])
 
 
 class Loads:
@@ -140,8 +134,7 @@ def improve(arr: Arrays, view: RowView, plan: np.ndarray, *, passes: int = 5) ->
         loads.add(int(arr.pj[p]), k)
     for _ in range(passes):
         moved = _shift(arr, view, plan, is_open, loads)
-        if arr.n_rows <= 5000:
-            moved += _swap(arr, view, plan, is_open, loads)
+        moved += _swap(arr, view, plan, is_open, loads)
         if not moved:
             break
     return plan
@@ -167,49 +160,66 @@ def _shift(arr: Arrays, view: RowView, plan: np.ndarray, is_open: np.ndarray, lo
 
 
 def _swap(arr: Arrays, view: RowView, plan: np.ndarray, is_open: np.ndarray, loads: Loads) -> int:
-    """Exchange two rows between their options when both pairs exist and it is cheaper."""
-    moved = 0
+    """Exchange two rows between their options where that is cheaper and both still fit.
+
+    Candidates are found in one vectorised join (row k1 at j1 with a pair to j2, row k2 at j2
+    with a pair to j1) and applied best first; rows already moved in this pass are skipped.
+    """
     at = arr.pj[plan]
-    members = {int(j): np.flatnonzero(at == j) for j in np.flatnonzero(is_open)}
-    for k1 in range(arr.n_rows):
-        j1 = int(at[k1])
-        cand = view.order[view.start[k1] : view.start[k1 + 1]]
-        cand = cand[is_open[arr.pj[cand]] & (arr.pj[cand] != j1)]
-        for q1 in cand.tolist():
-            j2 = int(arr.pj[q1])
-            k2, q2 = _best_partner(arr, view, plan, loads, members[j2], k1, j1, q1)
-            if k2 >= 0:
-                _exchange(loads, plan, at, k1, k2, j1, j2, q1, q2)
-                members[j1] = np.flatnonzero(at == j1)
-                members[j2] = np.flatnonzero(at == j2)
-                moved += 1
-                break
+    gain = arr.cost - arr.cost[plan][arr.pk]  # extra cost of moving row pk to option pj
+    move = is_open[arr.pj] & (arr.pj != at[arr.pk])
+    q = np.flatnonzero(move)
+    if len(q) == 0:
+        return 0
+    frm, to = at[arr.pk[q]], arr.pj[q]
+    n = arr.n_options
+    key_out, key_back = frm * n + to, to * n + frm
+    if _join_size(key_out, key_back) > 4_000_000:  # keep only moves that gain by themselves
+        q = q[gain[q] < 0]
+        frm, to = at[arr.pk[q]], arr.pj[q]
+        key_out, key_back = frm * n + to, to * n + frm
+    cand = _join(q, key_out, q, key_back)
+    if len(cand) == 0:
+        return 0
+    q1, q2 = cand
+    delta = gain[q1] + gain[q2]
+    better = delta < -1e-9
+    q1, q2, delta = q1[better], q2[better], delta[better]
+    moved = 0
+    done = np.zeros(arr.n_rows, dtype=bool)
+    for t in np.lexsort((q2, q1, delta)).tolist():
+        k1, k2 = int(arr.pk[q1[t]]), int(arr.pk[q2[t]])
+        if done[k1] or done[k2]:
+            continue
+        j1, j2 = int(at[k1]), int(at[k2])
+        if loads.fits(j2, k1, minus=k2) and loads.fits(j1, k2, minus=k1):
+            _exchange(loads, plan, at, k1, k2, j1, j2, int(q1[t]), int(q2[t]))
+            done[k1] = done[k2] = True
+            moved += 1
     return moved
 
 
-def _best_partner(
-    arr: Arrays,
-    view: RowView,
-    plan: np.ndarray,
-    loads: Loads,
-    rows: np.ndarray,
-    k1: int,
-    j1: int,
-    q1: int,
-) -> tuple[int, int]:
-    """The row of option pj[q1] whose exchange with row k1 saves most and fits, or -1."""
-    back = _pair_of(arr, view, rows, j1)
-    ok = back >= 0
-    rows, back = rows[ok], back[ok]
-    delta = arr.cost[q1] + arr.cost[back] - arr.cost[plan[k1]] - arr.cost[plan[rows]]
-    j2 = int(arr.pj[q1])
-    for t in np.argsort(delta, kind="stable").tolist():
-        if delta[t] >= -1e-9:
-            break
-        k2 = int(rows[t])
-        if loads.fits(j2, k1, minus=k2) and loads.fits(j1, k2, minus=k1):
-            return k2, int(back[t])
-    return -1, -1
+def _join_size(left: np.ndarray, right: np.ndarray) -> int:
+    keys, counts = np.unique(left, return_counts=True)
+    rk, rc = np.unique(right, return_counts=True)
+    _, i, j = np.intersect1d(keys, rk, assume_unique=True, return_indices=True)
+    return int((counts[i] * rc[j]).sum())
+
+
+def _join(
+    left: np.ndarray, left_key: np.ndarray, right: np.ndarray, right_key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (left item, right item) with equal keys."""
+    lo = np.argsort(left_key, kind="stable")
+    ro = np.argsort(right_key, kind="stable")
+    lk, rk = left_key[lo], right_key[ro]
+    start = np.searchsorted(rk, lk, side="left")
+    stop = np.searchsorted(rk, lk, side="right")
+    count = stop - start
+    li = np.repeat(np.arange(len(lk)), count)
+    offset = np.arange(len(li)) - np.repeat(np.cumsum(count) - count, count)
+    ri = np.repeat(start, count) + offset
+    return left[lo][li], right[ro][ri]
 
 
 def _exchange(
@@ -229,13 +239,6 @@ def _exchange(
     loads.add(j1, k2)
     plan[k1], plan[k2] = q1, q2
     at[k1], at[k2] = j2, j1
-
-
-def _pair_of(arr: Arrays, view: RowView, rows: np.ndarray, j: int) -> np.ndarray:
-    """Pair index of (row, j) for each row, or -1 where that pair does not exist."""
-    keys = rows * arr.n_options + j
-    t = np.clip(np.searchsorted(view.keys, keys), 0, len(view.keys) - 1)
-    return np.where(view.keys[t] == keys, view.key_pair[t], -1)
 
 
 def plan_cost(arr: Arrays, plan: np.ndarray) -> float:
@@ -310,3 +313,44 @@ def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray |
         out[j] = True
         best = np.minimum(best, dense[:, j])
     return out
+
+
+def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
+    """Groups of about ``size`` neighbouring options (options that share demand rows).
+
+    Each region grows from the lowest-numbered free option (after rotating the order by
+    ``offset``, so that successive calls draw different borders) by adding the free option
+    that shares the most rows with it, until it has ``size`` options or no free neighbour.
+    """
+    from scipy import sparse
+
+    a = sparse.csr_matrix(
+        (np.ones(len(arr.pk)), (arr.pk, arr.pj)), shape=(arr.n_rows, arr.n_options)
+    )
+    adj = (a.T @ a).tocsr()
+    free = np.ones(arr.n_options, dtype=bool)
+    out = []
+    for seed in np.roll(np.arange(arr.n_options), -offset).tolist():
+        if free[seed]:
+            region = _grow_region(adj, free, seed, size)
+            out.append(np.array(sorted(region), dtype=np.int64))
+    return out
+
+
+def _grow_region(adj: object, free: np.ndarray, seed: int, size: int) -> list[int]:
+    weight: dict[int, float] = {}
+    region = [seed]
+    free[seed] = False
+    while len(region) < size:
+        last = region[-1]
+        row = adj.getrow(last)  # type: ignore[attr-defined]
+        for j, w in zip(row.indices.tolist(), row.data.tolist(), strict=True):
+            if free[j]:
+                weight[j] = weight.get(j, 0.0) + w
+        weight = {j: w for j, w in weight.items() if free[j]}
+        if not weight:
+            break
+        nxt = max(weight, key=lambda j: (weight[j], -j))
+        region.append(nxt)
+        free[nxt] = False
+    return region

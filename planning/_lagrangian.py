@@ -194,11 +194,11 @@ class Knapsack:
 
 def knapsacks(arr: Arrays, cbar: np.ndarray, *, exact: bool) -> Knapsack:
     """Every option's best set of demand rows for the reduced costs ``cbar`` (per pair)."""
-    if exact:
+    if exact and arr.class_size is None:
         return _dp_knapsacks(arr, cbar)
     weight = arr.students[arr.pk]
     ks = _lp_knapsacks(arr, cbar, weight, arr.capacity)
-    if arr.class_size is None or not np.isfinite(arr.class_cap).any():
+    if arr.class_size is None:
         return ks
     # a second valid relaxation in classes (d_k / s_l per row): keep the stronger per option
     cls = _lp_knapsacks(arr, cbar, weight / arr.class_size[arr.level[arr.pk]], arr.class_cap)
@@ -208,9 +208,10 @@ def knapsacks(arr: Arrays, cbar: np.ndarray, *, exact: bool) -> Knapsack:
     def rest(pairs: np.ndarray) -> np.ndarray:
         return np.maximum(ks.rest(pairs), cls.rest(pairs))
 
-    return Knapsack(
+    lp = Knapsack(
         value=np.where(better, cls.value, ks.value), x=np.where(pick, cls.x, ks.x), rest=rest
     )
+    return _dp_class_knapsacks(arr, cbar, lp) if exact else lp
 
 
 def dp_is_small(arr: Arrays) -> bool:
@@ -258,11 +259,39 @@ def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.nda
     return Knapsack(value=value, x=x, rest=rest)
 
 
-def _dp_knapsacks(arr: Arrays, cbar: np.ndarray) -> Knapsack:
-    """Exact 0-1 knapsacks by dynamic programming, vectorised over the options."""
+@dataclass
+class _Table:
+    """Knapsack tables of the options that have items: best value with capacity at most c."""
+
+    table: np.ndarray  # (active options, top + 1)
+    take: np.ndarray  # (depth, active options, top + 1)
+    weights: np.ndarray  # (depth, active options)
+    item: np.ndarray  # (depth, active options): pair index, -1 for padding
+    where: np.ndarray  # per option: its row in the tables, or -1
+
+    def at(self, options: np.ndarray, room: np.ndarray) -> np.ndarray:
+        """Best value of each option with capacity ``room`` (0 for options without items)."""
+        r = self.where[options]
+        col = np.clip(room, 0, self.table.shape[1] - 1).astype(np.int64)
+        return np.where(r >= 0, self.table[np.maximum(r, 0), col], 0.0)
+
+    def pick(self, room: np.ndarray) -> np.ndarray:
+        """Pair indices chosen when each option (all of them) has capacity ``room``."""
+        active = np.flatnonzero(self.where >= 0)
+        left = np.clip(room[active], 0, self.table.shape[1] - 1).astype(np.int64)
+        cols = np.arange(len(active))
+        chosen = []
+        for t in range(self.weights.shape[0] - 1, -1, -1):
+            hit = self.take[t, cols, left]
+            chosen.append(self.item[t, hit])
+            left = left - np.where(hit, self.weights[t], 0)
+        return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+
+
+def _dp_table(arr: Arrays, cbar: np.ndarray, items: np.ndarray, cap: np.ndarray) -> _Table:
+    """Exact 0-1 knapsack tables over the pairs ``items`` (sorted by option), vectorised."""
     w_all = arr.students.astype(np.int64)[arr.pk]
-    cap = arr.capacity.astype(np.int64)
-    idx = _neg_items(arr, cbar, w_all.astype(float), arr.capacity)
+    idx = items[(cbar[items] < 0) & (w_all[items] <= cap[arr.pj[items]])]
     jj = arr.pj[idx]
     active, slot = np.unique(jj, return_inverse=True)
     rank = np.arange(len(idx)) - np.searchsorted(jj, jj, side="left")
@@ -270,23 +299,93 @@ def _dp_knapsacks(arr: Arrays, cbar: np.ndarray) -> Knapsack:
     top = int(cap[active].max(initial=0))
     weights = np.zeros((depth, len(active)), np.int64)
     costs = np.zeros((depth, len(active)))
-    weights[rank, slot], costs[rank, slot] = w_all[idx], cbar[idx]
+    item = np.full((depth, len(active)), -1)
+    weights[rank, slot], costs[rank, slot], item[rank, slot] = w_all[idx], cbar[idx], idx
     table, take = _dp_tables(weights, costs, top)
-    x = np.zeros(len(cbar))
-    x[_dp_backtrack(take, weights, cap[active], rank, slot, idx)] = 1.0
-    value = np.zeros(arr.n_options)
-    value[active] = table[np.arange(len(active)), cap[active]]
     where = np.full(arr.n_options, -1)
     where[active] = np.arange(len(active))
+    return _Table(table=table, take=take, weights=weights, item=item, where=where)
+
+
+def _dp_knapsacks(arr: Arrays, cbar: np.ndarray) -> Knapsack:
+    """Exact 0-1 knapsacks in students by dynamic programming, vectorised over the options."""
+    cap = arr.capacity.astype(np.int64)
+    dp = _dp_table(arr, cbar, np.arange(len(cbar)), cap)
+    x = np.zeros(len(cbar))
+    x[dp.pick(cap)] = 1.0
+    options = np.arange(arr.n_options)
+    value = dp.at(options, cap)
+    w_all = arr.students.astype(np.int64)[arr.pk]
 
     def rest(pairs: np.ndarray) -> np.ndarray:
         room = cap[arr.pj[pairs]] - w_all[pairs]
-        r = where[arr.pj[pairs]]
-        col = np.clip(room, 0, top)
-        out = np.where(r >= 0, table[np.maximum(r, 0), col], 0.0)
-        return np.where(room < 0, np.inf, out)
+        return np.where(room < 0, np.inf, dp.at(arr.pj[pairs], room))
 
     return Knapsack(value=value, x=x, rest=rest)
+
+
+def _dp_class_knapsacks(arr: Arrays, cbar: np.ndarray, lp: Knapsack) -> Knapsack:
+    """Exact knapsacks with integer classes: per level a 0-1 knapsack in students for every
+    number of classes, then the best split of the option's classes between the levels.
+
+    The joint limit in students is not in the tables; the linear knapsack ``lp`` holds it,
+    and the stronger of the two values is kept per option.
+    """
+    assert arr.class_size is not None
+    sizes = arr.class_size.astype(np.int64)
+    most = np.ceil(arr.capacity[:, None] / sizes[None, :]).sum(axis=1)
+    k = np.minimum(arr.class_cap, most).astype(np.int64)
+    kmax = int(k.max(initial=0))
+    counts = np.arange(kmax + 1)
+    options = np.arange(arr.n_options)
+    tables, gains = [], []
+    for lvl, size in enumerate(sizes.tolist()):
+        cap = np.minimum(arr.capacity, size * k).astype(np.int64)
+        items = np.flatnonzero(arr.level[arr.pk] == lvl)
+        dp = _dp_table(arr, cbar, items, cap)
+        room = np.minimum(size * counts[None, :], cap[:, None])
+        gains.append(dp.at(np.repeat(options, kmax + 1), room.ravel()).reshape(-1, kmax + 1))
+        tables.append((dp, size, cap))
+    total, splits = gains[0], []
+    for g in gains[1:]:
+        total, arg = _min_plus(total, g)
+        splits.append(arg)
+    dw = total[options, k]
+    classes = _split_classes(k, splits)
+    x = np.zeros(len(cbar))
+    for (dp, size, cap), c in zip(tables, classes, strict=True):
+        x[dp.pick(np.minimum(size * c, cap))] = 1.0
+    better = dw >= lp.value
+    return Knapsack(
+        value=np.maximum(dw, lp.value),
+        x=np.where(better[arr.pj], x, lp.x),
+        rest=lambda pairs: np.maximum(lp.rest(pairs), dw[arr.pj[pairs]]),
+    )
+
+
+def _min_plus(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """out[:, c] = min over t <= c of a[:, t] + b[:, c - t], and the best t."""
+    n = a.shape[1]
+    out = np.full(a.shape, np.inf)
+    arg = np.zeros(a.shape, dtype=np.int64)
+    for t in range(n):
+        cand = a[:, t : t + 1] + b[:, : n - t]
+        better = cand < out[:, t:]
+        out[:, t:] = np.where(better, cand, out[:, t:])
+        arg[:, t:] = np.where(better, t, arg[:, t:])
+    return out, arg
+
+
+def _split_classes(k: np.ndarray, splits: list[np.ndarray]) -> list[np.ndarray]:
+    """Classes per level of the best split (levels in order), from the min-plus choices."""
+    options = np.arange(len(k))
+    left, per_level = k.copy(), []
+    for arg in reversed(splits):
+        before = arg[options, left]
+        per_level.append(left - before)
+        left = before
+    per_level.append(left)
+    return per_level[::-1]
 
 
 def _dp_tables(weights: np.ndarray, costs: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
@@ -303,27 +402,6 @@ def _dp_tables(weights: np.ndarray, costs: np.ndarray, top: int) -> tuple[np.nda
         take[t] = better
         table = np.where(better, cand, table)
     return table, take
-
-
-def _dp_backtrack(
-    take: np.ndarray,
-    weights: np.ndarray,
-    cap: np.ndarray,
-    rank: np.ndarray,
-    slot: np.ndarray,
-    idx: np.ndarray,
-) -> np.ndarray:
-    width = weights.shape[1]
-    item = np.full(weights.shape, -1)
-    item[rank, slot] = idx
-    room = cap.copy()
-    cols = np.arange(width)
-    chosen = []
-    for t in range(weights.shape[0] - 1, -1, -1):
-        hit = take[t, cols, room]
-        chosen.append(item[t, hit])
-        room = room - np.where(hit, weights[t], 0)
-    return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
 
 
 # ---------------------------------------------------------------- choosing the open options
@@ -424,15 +502,19 @@ def lagrangian_bound(
     find_plan: PlanFinder | None = None,
     plan_every: int = 25,
     deadline: float = math.inf,
+    theta: float = 1.0,
+    reach: float = 0.0,
 ) -> Bound:
     """Maximise L(lambda) by subgradient steps (Polyak step to the best known plan).
 
     ``find_plan(open_mask, v, x)`` may return the objective of a plan it built from the
     relaxation's open set; it is called every ``plan_every`` iterations and lowers the target.
     The iteration count ends the search, so the result is reproducible; ``deadline``
-    (``time.perf_counter()`` seconds) only caps it on a very slow machine.
+    (``time.perf_counter()`` seconds) only caps it on a very slow machine. ``theta`` is the
+    first step factor; with ``reach > 0`` each step aims at most ``reach`` (relative) above
+    the best bound so far instead of at the plan's cost.
     """
-    best, best_lam, theta, stall = -np.inf, lam.copy(), 1.0, 0
+    best, best_lam, stall = -np.inf, lam.copy(), 0
     sets: list[np.ndarray] = []
     last_g = np.zeros(arr.n_rows)
     target = upper
@@ -452,7 +534,7 @@ def lagrangian_bound(
                 target = found
         if target is not None and best >= target - _tolerance(arr, target):
             break
-        step_to = target if target is not None else best + 0.05 * abs(best) + 1.0
+        step_to = _step_target(best, target, reach)
         direction = g + 0.3 * last_g
         norm = float(direction @ direction)
         if norm == 0 or theta < 1e-4 or time.perf_counter() > deadline:
@@ -460,6 +542,13 @@ def lagrangian_bound(
         last_g = direction
         lam = lam + theta * max(step_to - value, 1e-9) / norm * direction
     return _finish(arr, best_lam, exact, iterations=it + 1, sets=sets)
+
+
+def _step_target(best: float, target: float | None, reach: float) -> float:
+    aim = best + (reach if reach > 0 else 0.05) * abs(best) + 1e-9
+    if target is None:
+        return aim
+    return min(target, aim) if reach > 0 else target
 
 
 def _tolerance(arr: Arrays, target: float) -> float:

@@ -50,7 +50,7 @@ from pydantic import ValidationError
 from planning._errors import InputError, PlanningError, Problem
 from planning.cache import file_digest
 from planning.compare import METRICS, _get
-from planning.scenario import LEVELS, DataPaths, Scenario, load_scenario
+from planning.scenario import LEVELS, Build, DataPaths, Scenario, load_scenario
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -60,11 +60,18 @@ __all__ = [
     "Task",
     "TaskResult",
     "connect",
+    "cost_groups",
+    "earlier_result",
     "expand_sweep",
     "make_tasks",
+    "results_table",
     "run_batch",
     "run_task",
+    "run_tasks",
     "scenario_digest",
+    "warm_costs",
+    "widest",
+    "write_results",
 ]
 
 logger = logging.getLogger(__name__)
@@ -485,21 +492,25 @@ def cost_groups(tasks: Sequence[Task]) -> dict[tuple[str, str], list[Task]]:
 
 
 def widest(tasks: Sequence[Task]) -> Scenario:
-    """The first task's scenario with the widest travel limits of all ``tasks`` (per level:
-    the longest distance; no time limit if any task has none, else the longest)."""
+    """The scenario that prepares the travel tables of ``tasks`` (one cost group): the first
+    task's, with the widest travel limits of all (per level: the longest distance; no time
+    limit if any task has none, else the longest) and only the actions that add sites
+    (``build`` at coordinates), so that another action's mistake is left to its own task."""
     scenarios = [t.scenario() for t in tasks]
-    travel = scenarios[0].travel
+    first = scenarios[0]
     update = {}
     for level in LEVELS:
         limits = [s.travel.of(level) for s in scenarios]
         minutes = [lt.max_minutes for lt in limits]
-        update[level] = travel.of(level).model_copy(
+        update[level] = first.travel.of(level).model_copy(
             update={
                 "max_distance_m": max(lt.max_distance_m for lt in limits),
                 "max_minutes": None if None in minutes else max(m for m in minutes if m),
             }
         )
-    return scenarios[0].model_copy(update={"travel": travel.model_copy(update=update)})
+    sites = [a for a in first.actions if isinstance(a, Build) and a.at is None]
+    travel = first.travel.model_copy(update=update)
+    return first.model_copy(update={"travel": travel, "actions": sites})
 
 
 # --------------------------------------------------------------------------- on the workers

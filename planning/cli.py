@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -45,7 +45,7 @@ def _setup_logging(quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _fail(exc: PlanningError, debug: bool) -> None:
+def _fail(exc: PlanningError, debug: bool) -> NoReturn:
     """A user error: every problem on its own unwrapped line (greppable), exit 2."""
     if debug:
         console.print_exception()
@@ -58,7 +58,7 @@ def _fail(exc: PlanningError, debug: bool) -> None:
     raise typer.Exit(2)
 
 
-def _bug(exc: Exception, debug: bool) -> None:
+def _bug(exc: Exception, debug: bool) -> NoReturn:
     """Anything but a user error is a bug: a short message, the traceback only with --debug."""
     if debug:
         console.print_exception()
@@ -264,10 +264,12 @@ def batch(
 ) -> None:
     """Plan every scenario (x sweep x county) as a Dask task; gather one results table.
 
-    Writes OUT/<county>/<scenario>/ per task (plan files, map, report), results.csv / .parquet
-    / .xlsx (one row per task) and index.html. A failed task is reported and the others go
-    on; run again to retry failures: finished tasks (same scenario hash) are skipped. Exit 0
-    when every task succeeded, 2 when a task failed on its input, 1 on a bug.
+    A scenario's `sweep:` (setting path -> values, e.g. rules.class_size_primary: [40, 45])
+    runs every combination. Writes OUT/<county>/<scenario>/ per task (plan files, map,
+    report), results.csv / .parquet / .xlsx (one row per task) and index.html. A failed task
+    is reported and the others go on; run again to retry failures: finished tasks (same
+    scenario hash) are skipped. Exit 0 when every task succeeded, 2 when a task failed on its
+    input, 1 on a bug.
     """
     from planning.batch import run_batch
 

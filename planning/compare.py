@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from planning._atomic import swap_into_place, temp_folder
 from planning.i18n import t
 from planning.plan import Plan
+from planning.provenance import provenance
 from planning.scenario import LEVELS, Scenario, load_scenario
 
 logger = logging.getLogger(__name__)
@@ -113,16 +114,16 @@ def compare(paths: list[Path], out: Path, *, lang: str = "zh") -> Path:
     """Run every scenario and today's situation; write the table, the changes, and per
     scenario its plan files plus a map and a report against today. Atomic: written to a
     temporary folder, moved into place when complete."""
-    from planning.pipeline import plan_scenario, swap_into_place, write_outputs
+    from planning.pipeline import plan_scenario, write_outputs
 
     scenarios = [load_scenario(p) for p in paths]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_folder(out)
     try:
         today, layers = plan_scenario(today_scenario(scenarios[0]))
         plans = {t("today", lang): today}
         for path, sc in zip(paths, scenarios, strict=True):
             plan, layers = plan_scenario(sc)
+            plan.summary["provenance"] = provenance(sc, path)
             plans[sc.name] = plan
             write_outputs(plan, layers.boundary, tmp / path.stem, lang=lang)
             _write_against_today(today, plan, layers.boundary, tmp / path.stem, lang=lang)

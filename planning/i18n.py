@@ -243,6 +243,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "cli_step_solve": ("建立并求解优化模型", "building and solving the model"),
     "cli_step_write": ("写出地图、报告和图层", "writing map, report and layers"),
     "cli_opening": ("正在浏览器中打开地图", "Opening the map in the browser"),
+    "status_interrupted": (
+        "已中断(当前最优方案,未证明最优)",
+        "interrupted (best plan found so far, not proven optimal)",
+    ),
     # scenario comparison (planning/compare.py)
     "status_evaluated": (
         "评估(按方案就近入学,未优化)",

@@ -199,6 +199,7 @@ def load_layers(
         villages_df,
         cands_df,
         frames["boundary"],
+        files=labels,
         warnings=[p for p in problems if p.severity == "warning"],
     )
 
@@ -490,20 +491,55 @@ def _project(
     cands: gpd.GeoDataFrame,
     boundary: gpd.GeoDataFrame,
     *,
+    files: Mapping[str, str],
     warnings: list[Problem],
 ) -> Layers:
     crs = villages.to_crs(4326).estimate_utm_crs()
     logger.info("projecting layers to %s", crs.name)
     out = [g.to_crs(crs) for g in (schools, villages, cands, boundary)]
     area = out[3].union_all()
-    for name, gdf, key in (("schools", out[0], "school_id"), ("villages", out[1], "village_id")):
-        outside = gdf.index[~gdf.within(area.buffer(100.0))]
-        warnings += [
-            Problem(
-                name, "point lies outside the boundary", row=str(i), field=key, severity="warning"
-            )
-            for i in outside
-        ]
+    problems = [
+        p
+        for name, gdf in zip(("schools", "villages", "candidates"), out[:3], strict=True)
+        for p in _outside(gdf, area, files.get(name, name), name)
+    ]
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(errors)
     return Layers(
-        schools=out[0], villages=out[1], candidates=out[2], boundary=out[3], warnings=warnings
+        schools=out[0],
+        villages=out[1],
+        candidates=out[2],
+        boundary=out[3],
+        warnings=warnings + problems,
     )
+
+
+_NEAR_M = 100.0  # a point this close outside the boundary is not reported
+_FAR_M = 10_000.0  # a whole layer this far outside the boundary is in the wrong place
+
+
+def _outside(gdf: gpd.GeoDataFrame, area: object, file: str, layer: str) -> list[Problem]:
+    """Points outside the boundary (warnings); a whole layer far outside it is an error."""
+    if len(gdf) == 0:
+        return []
+    dist = gdf.distance(area)
+    if (dist > _FAR_M).all():
+        return [
+            Problem(
+                file,
+                f"every point of the {layer} layer lies outside the boundary, the nearest "
+                f"{dist.min() / 1000:,.0f} km from it: is the layer's CRS (or the boundary) right?",
+                field="crs",
+            )
+        ]
+    return [
+        Problem(
+            file,
+            f"point lies outside the boundary ({d:,.0f} m)",
+            row=str(i),
+            field=_ID_COLUMNS[layer],
+            severity="warning",
+        )
+        for i, d in dist[dist > _NEAR_M].items()
+    ]

@@ -177,6 +177,7 @@ def build_model(data: ModelInput) -> BuiltModel:
     _add_assignment_rows(prob, pairs, x, y)
     short = _add_capacity_rows(prob, data, opts, pairs, x, y, c, e)
     _add_option_rows(prob, data, opts, y, e)
+    _add_unreached_rows(prob, opts, pairs, y)
     seconds = time.perf_counter() - start
     logger.info(
         "model: %d assignment, %d open, %d class variables, built in %.1f s",
@@ -316,6 +317,16 @@ def _add_class_rows(
         prob += pulp.LpAffineExpression([*classes, (yj, -float(opt["max_classes"])), *extra]) <= 0
     if pd.notna(opt["class_limit"]):
         prob += pulp.LpAffineExpression([*classes, (yj, -float(opt["class_limit"]))]) <= 0
+
+
+def _add_unreached_rows(
+    prob: pulp.LpProblem, opts: pd.DataFrame, pairs: pd.DataFrame, y: dict[str, pulp.LpVariable]
+) -> None:
+    """Options no demand can reach: give their y a row (PuLP drops variables in no row), and
+    forbid keeping one open empty when it has a minimum size."""
+    for j in opts.index.difference(pd.Index(pairs["option_id"].unique())):
+        most = 0.0 if opts.at[j, "min_students"] > 0 and opts.at[j, "forced"] != "open" else 1.0
+        prob += pulp.LpAffineExpression([(y[j], 1.0)]) <= most
 
 
 def _add_option_rows(

@@ -49,6 +49,7 @@ from planning._heuristic import (
     greedy_plan,
     improve,
     plan_cost,
+    regions,
     row_view,
 )
 from planning._lagrangian import (
@@ -63,7 +64,10 @@ from planning.model import ModelInput, SolveResult, build_model, solve
 
 logger = logging.getLogger(__name__)
 
-EXACT_PAIRS = 150_000  # a reduced model up to this many pairs goes to the exact MIP
+EXACT_PAIRS = 20_000  # a reduced model up to this many pairs goes straight to the exact MIP
+POLISH_PAIRS = 300_000  # after the matheuristic, the reduced model up to this size is solved
+REGION_OPTIONS = 15  # options re-optimised together by the matheuristic
+REGION_SECONDS = 8.0  # time limit of one region's MIP
 KNOWN_FIELDS = {"demand", "options", "pairs", "class_size", "p", "budget", "min_size_penalty"}
 
 
@@ -237,24 +241,69 @@ class _Run:
     def matheuristic(
         self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None, lower: float
     ) -> SolveResult:
-        """Restricted MIP around the relaxation's choices, then the reduced model if small."""
-        keep = _neighbourhood(arr, bound, best)
-        closed = ~_candidate_options(arr, bound, best)
-        result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), 0.5 * self.left())
-        if ub is not None and result.objective > ub + 1e-9:
-            result = self.certify(arr, best.plan)
-        ub = result.objective
-        best.adopt(result)
+        """Fix-and-optimise over regions from the incumbent; the reduced model if it shrinks."""
+        if best.plan is None or self.data.budget is not None:
+            keep = _neighbourhood(arr, bound, best)
+            closed = ~_candidate_options(arr, bound, best)
+            result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), self.left())
+            return self.finish(result, lower)
+        self.improve_by_regions(arr, best, self.start + 0.6 * self.limit)
+        ub = best.cost
         keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-        if keep.sum() <= EXACT_PAIRS and self.left() > 5:
+        if keep.sum() <= POLISH_PAIRS and self.left() > 0.1 * self.limit:
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, ub, lower, keep, closed)
-        return self.finish(result, lower)
+        return self.finish(self.certify(arr, best.plan), lower)
+
+    def improve_by_regions(self, arr: Arrays, best: _Incumbent, until: float) -> None:
+        """Re-solve the options of one region and the rows they serve by MIP, the rest fixed;
+        sweep over regions (borders moving between sweeps) until no region improves."""
+        sweeps = 0
+        while time.perf_counter() < until:
+            gained = 0.0
+            for region in regions(arr, REGION_OPTIONS, offset=sweeps * 7):
+                left = until - time.perf_counter()
+                if left < 2:
+                    break
+                gained += self.improve_region(arr, best, region, min(left, REGION_SECONDS))
+            sweeps += 1
+            logger.info("region sweep %d: plan %.6g", sweeps, best.cost)
+            if gained <= 1e-6 * abs(best.cost):
+                break
+        self.stats.update(region_sweeps=sweeps)
+
+    def improve_region(
+        self, arr: Arrays, best: _Incumbent, region: np.ndarray, seconds: float
+    ) -> float:
+        """One region's sub-model from the incumbent; returns the cost saved (0: none)."""
+        assert best.plan is not None
+        sub, rows = _region_model(arr, best.plan, region)
+        if sub is None:
+            return 0.0
+        warm = best.table().iloc[rows]
+        try:
+            result = self.mip(sub, warm, seconds, options={"mip_rel_gap": 1e-4})
+        except (InfeasiblePlanError, SolverError):
+            return 0.0
+        plan = best.plan.copy()
+        plan[rows] = best.pairs_of(result.assignment)
+        cost = plan_cost(arr, plan)
+        if cost < best.cost - 1e-9 * max(1.0, abs(best.cost)):
+            saved = best.cost - cost
+            best.plan, best.cost = plan, cost
+            return saved
+        return 0.0
 
     # ---------------------------------------------------------------- solver calls
 
-    def mip(self, data: ModelInput, warm: pd.DataFrame | None, seconds: float) -> SolveResult:
+    def mip(
+        self,
+        data: ModelInput,
+        warm: pd.DataFrame | None,
+        seconds: float,
+        options: dict[str, Any] | None = None,
+    ) -> SolveResult:
         model = build_model(data)
         self.build_seconds += model.seconds
         return solve(
@@ -264,6 +313,7 @@ class _Run:
             mip_gap=self.mip_gap,
             threads=self.threads,
             warm_start=warm,
+            options=options if self.solver == "highs" else None,
         )
 
     def certify(self, arr: Arrays, plan: np.ndarray | None) -> SolveResult:
@@ -336,15 +386,24 @@ class _Incumbent:
                 return plan
         return None
 
+    def pairs_of(self, assignment: pd.DataFrame) -> np.ndarray:
+        """Pair indices of an assignment table's rows (in its order)."""
+        arr = self.arr
+        k = arr.rows.get_indexer(pd.MultiIndex.from_frame(assignment[["village_id", "level"]]))
+        j = arr.option_ids.get_indexer(assignment["option_id"])
+        keys = arr.pk * arr.n_options + arr.pj  # increasing: pairs are sorted by option, row
+        order = np.argsort(keys, kind="stable")
+        where = np.searchsorted(keys[order], k * arr.n_options + j)
+        return order[where]
+
     def adopt(self, result: SolveResult) -> None:
         """Take a solver's plan as the incumbent."""
         arr = self.arr
-        keys = pd.MultiIndex.from_frame(result.assignment[["village_id", "level"]])
-        k = arr.rows.get_indexer(keys)
-        j = arr.option_ids.get_indexer(result.assignment["option_id"])
-        wanted = pd.Series(np.arange(len(arr.pk)), index=arr.pk * arr.n_options + arr.pj)
+        k = arr.rows.get_indexer(
+            pd.MultiIndex.from_frame(result.assignment[["village_id", "level"]])
+        )
         plan = np.full(arr.n_rows, -1)
-        plan[k] = wanted.loc[k * arr.n_options + j].to_numpy()
+        plan[k] = self.pairs_of(result.assignment)
         self.plan, self.cost = plan, result.objective
 
     def table(self) -> pd.DataFrame:
@@ -446,3 +505,27 @@ def _neighbourhood(arr: Arrays, bound: Bound, best: _Incumbent, per_row: int = 6
     if best.plan is not None:
         keep[best.plan] = True
     return keep
+
+
+def _region_model(
+    arr: Arrays, plan: np.ndarray, region: np.ndarray
+) -> tuple[ModelInput | None, np.ndarray]:
+    """The model of one region: its options and the rows they serve, everything else fixed."""
+    inside = np.zeros(arr.n_options, dtype=bool)
+    inside[region] = True
+    rows = np.flatnonzero(inside[arr.pj[plan]])
+    if len(rows) == 0:
+        return None, rows
+    free = np.zeros(arr.n_rows, dtype=bool)
+    free[rows] = True
+    keep = free[arr.pk] & inside[arr.pj]
+    data = arr.data
+    p = None if arr.p is None else len(np.unique(arr.pj[plan[rows]]))
+    sub = dataclasses.replace(
+        data,
+        demand=data.demand.iloc[rows].reset_index(drop=True),
+        options=data.options.iloc[region],
+        pairs=data.pairs.iloc[np.sort(arr.src[keep])],
+        p=p,
+    )
+    return sub, rows

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +16,7 @@ import pandas as pd
 from planning import actions, balance, diagnose, handoff, phasing, prepare
 from planning import catchments as catch
 from planning import costs as cost_tables
+from planning._atomic import swap_into_place, temp_folder
 from planning._errors import InfeasiblePlanError, InputError, Problem
 from planning.instance import (
     all_sites,
@@ -32,6 +31,7 @@ from planning.metrics import summarise
 from planning.model import ModelInput, SolveResult, build_model, solve
 from planning.plan import SERVES, Plan, school_table, village_table
 from planning.projection import children_in_year as projection_children
+from planning.provenance import provenance
 from planning.scenario import LEVELS, Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -483,6 +483,7 @@ def run_scenario(
     scenario = load_scenario(path)
     out = Path(out) if out is not None else Path("out") / path.stem
     plan, layers = plan_scenario(scenario)
+    plan.summary["provenance"] = provenance(scenario, path)
     write_outputs(plan, layers.boundary, out, lang=lang)
     return plan, out
 
@@ -505,8 +506,7 @@ def write_outputs(
     from planning.maps import plan_map, write_map
     from planning.report import plan_report, write_report
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_folder(out)
     try:
         gpkg = tmp / "plan.gpkg"
         layers = {k: getattr(plan, k) for k in ("schools", "villages", "catchments")}
@@ -525,16 +525,6 @@ def write_outputs(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def swap_into_place(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _json_default(obj: object) -> object:

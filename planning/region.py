@@ -18,6 +18,7 @@ schools keep their reported enrolment). Nothing here describes a real place.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,10 +28,10 @@ import shapely
 
 from planning.examples import generate_sample_county
 
-__all__ = ["COUNTS", "generate_region"]
+__all__ = ["COUNTS", "generate_region", "resize_villages", "split_villages", "thin_villages"]
 
 COUNTS: tuple[str, ...] = ("population", "children_primary", "children_junior")
-"""Village columns in persons: shared out or summed, never changed in total."""
+"""Village columns in persons: shared out in whole persons when villages are split."""
 
 _NEAR_M, _FAR_M = 40.0, 200.0  # metres between a village and its groups
 
@@ -88,8 +89,12 @@ def resize_villages(
         v = split_villages(v, n, rng=rng, river=river)
     elif n < len(v):
         v = thin_villages(v, n, rng=rng)
-    villages_file.unlink()
-    v.to_file(villages_file, driver="GeoJSON", COORDINATE_PRECISION=6)
+    tmp = villages_file.with_name(f".{villages_file.stem}.tmp{villages_file.suffix}")
+    try:
+        v.to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)
+        os.replace(tmp, villages_file)
+    finally:
+        tmp.unlink(missing_ok=True)
     return v
 
 
@@ -100,7 +105,8 @@ def split_villages(
     rng: np.random.Generator,
     river: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
-    """``n`` village groups from ``villages`` (``n`` >= their number), bigger villages first.
+    """``n`` village groups from ``villages`` (``n`` >= their number), in proportion to
+    population (largest remainder).
 
     Group ``j`` of village ``V012`` is ``V012-j`` (from 1), named ``<village>j组``; group 1
     stays at the village's point, the others lie 40-200 m around it, never across ``river``
