@@ -90,13 +90,16 @@ def _read_lorena_senne(rows: list[list[str]], stem: str) -> Instance:
     )
 
 
-def model_input(inst: Instance, *, candidates_per_client: int | None = None) -> ModelInput:
+def model_input(inst: Instance, *, weighted: bool = False) -> ModelInput:
     """The classic CPMP as the planner's model: single level, capacity in demand units, p open.
 
-    The objective is the sum of distances (not weighted by demand), as in both sets.
+    The objective is the sum of distances (not weighted by demand), as in both sets; with
+    ``weighted`` it is the sum of demand x distance (the p-median spopt states).
     """
     ids = np.array([f"n{i}" for i in range(inst.n)])
     d = inst.distances()
+    if weighted:
+        d = d * inst.demand[:, None]
     demand = pd.DataFrame({"village_id": ids, "level": "all", "students": inst.demand})
     options = pd.DataFrame(
         {

@@ -225,6 +225,12 @@ def dp_is_small(arr: Arrays) -> bool:
     return cells <= DP_CELLS
 
 
+def class_dp_possible(arr: Arrays) -> bool:
+    """Whether exact knapsacks with classes apply (classes given, integer students)."""
+    d = arr.students
+    return arr.class_size is not None and bool(np.all(d == np.round(d)))
+
+
 def _neg_items(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return np.flatnonzero((cbar < 0) & (weight <= cap[arr.pj]))
 
@@ -527,8 +533,9 @@ def lagrangian_bound(
             stall += 1
             if stall >= 20:
                 theta, stall = theta / 2, 0
-        if find_plan is not None and it % plan_every == plan_every - 1:
+        if it % 5 == 4:
             sets.append(sel.open)
+        if find_plan is not None and it % plan_every == plan_every - 1:
             found = find_plan(sel.open, v, x > 0.5)
             if found is not None and (target is None or found < target):
                 target = found

@@ -55,6 +55,7 @@ from planning._heuristic import (
 from planning._lagrangian import (
     Arrays,
     Bound,
+    class_dp_possible,
     dp_is_small,
     lagrangian_bound,
     relaxable,
@@ -66,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 EXACT_PAIRS = 20_000  # a reduced model up to this many pairs goes straight to the exact MIP
 POLISH_PAIRS = 300_000  # after the matheuristic, the reduced model up to this size is solved
+POLISH_SECONDS = 30.0  # time limit of the restricted MIP that improves the incumbent
+BUILD_SECONDS_PER_PAIR = 5e-5  # about what building a model takes, to plan the time
 REGION_OPTIONS = 15  # options re-optimised together by the matheuristic
 REGION_SECONDS = 8.0  # time limit of one region's MIP
 KNOWN_FIELDS = {"demand", "options", "pairs", "class_size", "p", "budget", "min_size_penalty"}
@@ -171,6 +174,12 @@ class _Run:
             self.stats["strategy"] = "bound"
             return self.finish(self.certify(arr, best.plan), lower)
         keep, closed = _reduction(arr, bound, ub)
+        if keep.sum() <= EXACT_PAIRS and arr.exact and not _meets(lower, best.cost):
+            ub = self.polish(arr, bound, best, ub)
+            if ub is not None and _meets(lower, ub):
+                self.stats["strategy"] = "bound"
+                return self.finish(self.certify(arr, best.plan), lower)
+            keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
         logger.info("reduction keeps %d of %d pairs", keep.sum(), len(keep))
         if keep.sum() > EXACT_PAIRS:
@@ -182,21 +191,67 @@ class _Run:
     # ---------------------------------------------------------------- phases
 
     def bound_phase(self, arr: Arrays, best: _Incumbent) -> Bound:
-        """Incumbent from the greedy open set, then the Lagrangian bound with its heuristic."""
+        """Incumbent from the greedy open set, then the Lagrangian bound with its heuristic.
+
+        Linear knapsacks first (cheap; the bound of the linear relaxation); exact knapsacks
+        then, when affordable (CPMP-like models from the start, models with classes for a
+        few rounds from the linear multipliers: integer classes and indivisible villages).
+        """
         first = greedy_open_set(arr)
         if first is not None:
             best.from_open_set(first, None)
         exact = dp_is_small(arr)
-        iterations = 400 if exact else 300
-        return lagrangian_bound(
+        bound = lagrangian_bound(
             arr,
             _initial_multipliers(arr, best),
             upper=best.cost if best.plan is not None else None,
-            iterations=iterations,
+            iterations=400 if exact else 300,
             exact=exact,
             find_plan=best.from_open_set if arr.exact else None,
-            deadline=self.start + 0.3 * self.limit,
+            deadline=self.start + 0.25 * self.limit,
         )
+        if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS:
+            bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
+        return bound
+
+    def class_bound(self, arr: Arrays, best: _Incumbent, bound: Bound, until: float) -> Bound:
+        """More subgradient rounds with exact knapsacks in classes, from ``bound``'s multipliers."""
+        sharper = lagrangian_bound(
+            arr,
+            bound.lam,
+            upper=best.cost if best.plan is not None else None,
+            iterations=40,
+            exact=True,
+            find_plan=best.from_open_set if arr.exact else None,
+            plan_every=10,
+            deadline=until,
+            theta=0.2,
+            reach=0.005,
+        )
+        return sharper if sharper.value > bound.value else bound
+
+    def polish(self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None) -> float | None:
+        """A quick MIP over the options the relaxation kept opening and each row's cheapest
+        pairs by reduced cost: a better incumbent, hence a stronger reduction."""
+        keep = _neighbourhood(arr, bound, best, per_row=8)
+        closed = ~_candidate_options(arr, bound, best)
+        if arr.p is not None and (~closed).sum() < arr.p:
+            return ub
+        keep &= ~closed[arr.pj]
+        try:
+            result = self.mip(
+                _restricted(arr, keep, closed),
+                best.table_or_none(),
+                min(0.15 * self.left(), POLISH_SECONDS),
+                options={"mip_rel_gap": 1e-6},
+            )
+        except (InfeasiblePlanError, SolverError):
+            return ub
+        self.stats["polish_objective"] = result.objective
+        if ub is None or result.objective < ub - 1e-9 * max(1.0, abs(ub)):
+            best.adopt(result)
+            return result.objective
+        return ub
 
     def trusted_upper(self, arr: Arrays, best: _Incumbent) -> float | None:
         """The incumbent's cost if it is a plan of the full model (checked by the solver)."""
@@ -248,10 +303,15 @@ class _Run:
             result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), self.left())
             return self.finish(result, lower)
         self.improve_by_regions(arr, best, self.start + 0.6 * self.limit)
+        if class_dp_possible(arr):
+            bound = self.class_bound(arr, best, bound, self.start + 0.75 * self.limit)
+            lower = max(lower, _round_up(arr, bound.value))
+            self.stats["lagrangian_bound"] = bound.value
         ub = best.cost
         keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-        if keep.sum() <= POLISH_PAIRS and self.left() > 0.1 * self.limit:
+        room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
+        if keep.sum() <= POLISH_PAIRS and self.left() > room:
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, ub, lower, keep, closed)
         return self.finish(self.certify(arr, best.plan), lower)
@@ -309,7 +369,7 @@ class _Run:
         return solve(
             model,
             solver=self.solver,
-            time_limit_s=max(1.0, seconds - model.seconds),
+            time_limit_s=max(0.5, seconds - model.seconds),
             mip_gap=self.mip_gap,
             threads=self.threads,
             warm_start=warm,
@@ -322,7 +382,7 @@ class _Run:
         only = np.zeros(len(arr.pk), dtype=bool)
         only[plan] = True
         data = _restricted(arr, only, np.zeros(arr.n_options, dtype=bool))
-        return self.mip(data, None, max(self.left(), 30.0))
+        return self.mip(data, None, max(self.left(), 10.0))
 
     def finish(self, result: SolveResult, bound: float | None) -> SolveResult:
         """Final status, bound and gap of the full model."""

@@ -4,16 +4,21 @@ Each county is a sample county of :mod:`planning.examples` (its own seed: its ow
 river, towns and schools) written into a folder of its own, with its villages resized to the
 number asked for:
 
-- **more villages** than the generator's ~250: every village is split into village groups
-  (村民小组) placed 40-200 m around it, on its side of the river; population and children are
-  shared out in whole persons, so every total is unchanged;
+- **the generator's count** (``villages=None``, about 280): the generator's ~250 villages, each
+  of more than 3,000 residents (the urban communities of the county seat, up to 13,000) split
+  into one group per started 3,000, as a planner would enter them: each village goes to one
+  school, and no school takes the 1,700 pupils of the largest community;
+- **more villages**: every village is split into village groups (村民小组), more for bigger
+  villages (in proportion to population);
 - **fewer villages** (small counties for tests): a random subset is kept and the others are
   left out with their children, so every kept village still reaches the schools it reached and
   no school is asked for more places than the county had.
 
-Schools, candidate sites, roads and the boundary are those of the generated county (when
-villages are split, school enrolment still matches the villages' children; when thinned, the
-schools keep their reported enrolment). Nothing here describes a real place.
+Groups lie 40-200 m around their village, on its side of the river; population and children
+are shared out at random in whole persons, so every total is unchanged. Schools, candidate
+sites, roads and the boundary are those of the generated county (when villages are split,
+school enrolment still matches the villages' children; when thinned, the schools keep their
+reported enrolment). Nothing here describes a real place.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ __all__ = ["COUNTS", "generate_region", "resize_villages", "split_villages", "th
 COUNTS: tuple[str, ...] = ("population", "children_primary", "children_junior")
 """Village columns in persons: shared out in whole persons when villages are split."""
 
+MAX_PEOPLE = 3000
+"""With the generator's own count, a village gets one group per started ``MAX_PEOPLE``
+residents."""
 _NEAR_M, _FAR_M = 40.0, 200.0  # metres between a village and its groups
 
 
@@ -48,7 +56,8 @@ def generate_region(
     counties
         Number of counties.
     villages
-        Villages per county; ``None`` keeps the generator's ~250.
+        Villages per county; ``None``: the generator's ~250, those of more than
+        :data:`MAX_PEOPLE` residents split (about 280 in all).
     seed
         County ``k`` uses seed ``seed + k``; the same seed always gives the same files.
 
@@ -70,25 +79,27 @@ def generate_region(
     for k in range(1, counties + 1):
         folder = Path(out_dir) / f"county_{k:0{width}d}"
         files = generate_sample_county(folder, seed=seed + k)
-        if villages is not None:
-            resize_villages(files["villages"], files["river"], villages, seed=seed + k)
+        resize_villages(files["villages"], files["river"], villages, seed=seed + k)
         out[folder.name] = folder
     return out
 
 
 def resize_villages(
-    villages_file: Path, river_file: Path, n: int, *, seed: int = 0
+    villages_file: Path, river_file: Path, n: int | None, *, seed: int = 0
 ) -> gpd.GeoDataFrame:
-    """Rewrite a villages layer with ``n`` villages (see the module docstring); return it."""
-    if n < 1:
+    """Rewrite a villages layer with ``n`` villages (None: big ones split; see the module
+    docstring); return it."""
+    if n is not None and n < 1:
         raise ValueError(f"a county needs at least one village, asked for {n}")
     v = gpd.read_file(villages_file)
     rng = np.random.default_rng(seed)
-    if n > len(v):
-        river = gpd.read_file(river_file).to_crs(v.estimate_utm_crs()).union_all()
-        v = split_villages(v, n, rng=rng, river=river)
-    elif n < len(v):
+    pop = v["population"].to_numpy(float)
+    if n is not None and n < len(v):
         v = thin_villages(v, n, rng=rng)
+    elif n is None or n > len(v):
+        groups = np.ceil(pop / MAX_PEOPLE) if n is None else 1 + _largest_remainder(n - len(v), pop)
+        river = gpd.read_file(river_file).to_crs(v.estimate_utm_crs()).union_all()
+        v = split_villages(v, groups.astype(int), rng=rng, river=river)
     tmp = villages_file.with_name(f".{villages_file.stem}.tmp{villages_file.suffix}")
     try:
         v.to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)
@@ -100,25 +111,27 @@ def resize_villages(
 
 def split_villages(
     villages: gpd.GeoDataFrame,
-    n: int,
+    groups: np.ndarray,
     *,
     rng: np.random.Generator,
     river: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
-    """``n`` village groups from ``villages`` (``n`` >= their number), in proportion to
-    population (largest remainder).
+    """Split village ``k`` of ``villages`` into ``groups[k]`` (>= 1) village groups.
 
-    Group ``j`` of village ``V012`` is ``V012-j`` (from 1), named ``<village>j组``; group 1
-    stays at the village's point, the others lie 40-200 m around it, never across ``river``
-    (a line in the villages' UTM CRS). People and children are shared out at random in whole
-    persons; each village's totals are kept.
+    Group ``j`` of a split village ``V012`` is ``V012-j`` (from 1), named ``<village>j组``; a
+    village of one group keeps its id and name. Group 1 stays at the village's point, the
+    others lie 40-200 m around it, never across ``river`` (a line in the villages' UTM CRS).
+    People and children are shared out at random in whole persons; each village's totals are
+    kept.
     """
-    groups = 1 + _largest_remainder(n - len(villages), villages["population"].to_numpy(float))
     parent = np.repeat(np.arange(len(villages)), groups)
     rank = pd.Series(parent).groupby(parent).cumcount().to_numpy()
+    split = np.asarray(groups)[parent] > 1
     out = villages.iloc[parent].reset_index(drop=True)
-    out["village_id"] = [f"{i}-{j + 1}" for i, j in zip(out["village_id"], rank, strict=True)]
-    out["name"] = [f"{name}{j + 1}组" for name, j in zip(out["name"], rank, strict=True)]
+    out["village_id"] = np.where(
+        split, out["village_id"] + "-" + (rank + 1).astype(str), out["village_id"]
+    )
+    out["name"] = np.where(split, out["name"] + (rank + 1).astype(str) + "组", out["name"])
     weights = rng.uniform(0.5, 1.5, len(out))
     for col in COUNTS:
         out[col] = _share(villages[col].to_numpy(int), parent, weights)

@@ -352,8 +352,10 @@ def test_region_split_keeps_every_total(region: Path) -> None:
     assert len(villages) == 40
     import numpy as np
 
-    groups = split_villages(villages, 130, rng=np.random.default_rng(1))
-    assert len(groups) == 130 and groups["village_id"].is_unique
+    counts = np.arange(len(villages)) % 4 + 1  # 1 to 4 groups a village
+    groups = split_villages(villages, counts, rng=np.random.default_rng(1))
+    assert len(groups) == counts.sum() and groups["village_id"].is_unique
+    assert groups["village_id"].iloc[0] == villages["village_id"].iloc[0]  # one group: as is
     for col in ("population", "children_primary", "children_junior"):
         assert groups[col].sum() == villages[col].sum()
         parent = groups["village_id"].str.split("-").str[0]

@@ -1,0 +1,220 @@
+"""optimize(): the same optimum as the plain MIP, honest bounds, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning._errors import InfeasiblePlanError
+from planning.model import ModelInput, SolveResult, build_model, solve
+from planning.optimize import optimize
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def cpmp_instance(seed: int, n: int = 18, p: int = 3) -> ModelInput:
+    """A random capacitated p-median: every node a client and a candidate, integer costs."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, (n, 2))
+    demand = rng.integers(1, 20, n).astype(float)
+    cap = float(np.ceil(demand.sum() / p * 1.25))
+    ids = np.array([f"n{i}" for i in range(n)])
+    d = np.floor(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return ModelInput(
+        demand=pd.DataFrame({"village_id": ids, "level": "all", "students": demand}),
+        options=_options(ids, ids, fixed=0.0, closed=0.0, max_students=cap, rooms=np.nan),
+        pairs=pd.DataFrame(
+            {"village_id": ids[i.ravel()], "level": "all", "option_id": ids[j.ravel()]}
+        ).assign(cost=d.ravel()),
+        p=p,
+    )
+
+
+def planner_instance(seed: int, villages: int = 30, sites: int = 7) -> ModelInput:
+    """Two levels with integer classes, two designs per candidate site, existing schools with
+    closing costs, a forced school, a travel cut-off."""
+    rng = np.random.default_rng(seed)
+    vxy = rng.uniform(0, 20_000, (villages, 2))
+    sxy = rng.uniform(0, 20_000, (sites, 2))
+    vid = np.array([f"V{i}" for i in range(villages)])
+    children = rng.integers(5, 60, villages).astype(float)
+    demand = pd.concat(
+        [
+            pd.DataFrame({"village_id": vid, "level": "primary", "students": children}),
+            pd.DataFrame({"village_id": vid, "level": "junior", "students": children // 2 + 1}),
+        ],
+        ignore_index=True,
+    )
+    existing = [f"S{j}" for j in range(3)]
+    options = pd.concat(
+        [
+            _options(existing, existing, fixed=300.0, closed=80.0, max_students=700.0, rooms=12),
+            _options(
+                [f"N{j}-small" for j in range(3, sites)],
+                [f"N{j}" for j in range(3, sites)],
+                fixed=400.0,
+                closed=0.0,
+                max_students=600.0,
+                rooms=9,
+            ),
+            _options(
+                [f"N{j}-large" for j in range(3, sites)],
+                [f"N{j}" for j in range(3, sites)],
+                fixed=650.0,
+                closed=0.0,
+                max_students=1200.0,
+                rooms=24,
+            ),
+        ]
+    )
+    options.loc["S0", "forced"] = "open"
+    site_xy = dict(zip([*existing, *(f"N{j}" for j in range(3, sites))], sxy, strict=True))
+    rows = []
+    for opt, site in options["site_id"].items():
+        km = np.hypot(*(vxy - site_xy[site]).T) / 1000
+        near = km <= 12
+        for lvl, factor in (("primary", 1.0), ("junior", 0.5)):
+            kids = children[near] if lvl == "primary" else children[near] // 2 + 1
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "village_id": vid[near],
+                        "level": lvl,
+                        "option_id": opt,
+                        "cost": np.round(kids * km[near] * factor * 2.0, 3),
+                    }
+                )
+            )
+    pairs = pd.concat(rows, ignore_index=True)
+    served = demand.merge(pairs[["village_id", "level"]].drop_duplicates())
+    return ModelInput(
+        demand=served, options=options, pairs=pairs, class_size={"primary": 45, "junior": 50}
+    )
+
+
+def _options(
+    ids: object, sites: object, *, fixed: float, closed: float, max_students: float, rooms: float
+) -> pd.DataFrame:
+    ids = list(ids)  # type: ignore[call-overload]
+    return pd.DataFrame(
+        {
+            "site_id": list(sites),  # type: ignore[call-overload]
+            "fixed_cost": fixed,
+            "closed_cost": closed,
+            "max_students": max_students,
+            "max_classes": rooms,
+            "forced": "",
+        },
+        index=pd.Index(ids, name="option_id"),
+    )
+
+
+def check_plan(data: ModelInput, result: SolveResult) -> None:
+    """Every demand row served once by an open option of its pairs, within capacity."""
+    a = result.assignment.merge(data.demand, on=["village_id", "level"])
+    assert len(a) == len(data.demand)
+    assert not a.duplicated(["village_id", "level"]).any()
+    assert set(a["option_id"]) <= set(result.open_options)
+    allowed = a.merge(data.pairs, on=["village_id", "level", "option_id"])
+    assert len(allowed) == len(a)
+    load = a.groupby("option_id")["students"].sum()
+    assert (load <= data.options.loc[load.index, "max_students"] + 1e-6).all()
+    objective = allowed["cost"].sum()
+    opts = data.options
+    is_open = opts.index.isin(result.open_options)
+    objective += opts.loc[is_open, "fixed_cost"].sum() + opts.loc[~is_open, "closed_cost"].sum()
+    assert objective == pytest.approx(result.objective, rel=1e-9, abs=1e-6)
+
+
+def exact(data: ModelInput) -> SolveResult:
+    return solve(build_model(data), time_limit_s=120)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cpmp_matches_exact_mip(seed: int) -> None:
+    data = cpmp_instance(seed)
+    result = optimize(data, time_limit_s=60)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(exact(data).objective, abs=1e-6)
+    assert result.bound == pytest.approx(result.objective)
+    assert result.stats["lagrangian_bound"] <= result.objective + 1e-6
+    assert len(result.open_options) == data.p
+    check_plan(data, result)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_planner_model_matches_exact_mip(seed: int) -> None:
+    data = planner_instance(seed)
+    result = optimize(data, time_limit_s=60)
+    reference = exact(data)
+    assert reference.status == "optimal"
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(reference.objective, rel=1e-7)
+    assert result.stats["lagrangian_bound"] <= result.objective + 1e-6
+    assert "S0" in result.open_options  # forced open
+    sites = data.options.loc[result.open_options, "site_id"]
+    assert not sites.duplicated().any()  # one design per site
+    check_plan(data, result)
+    classes = result.classes.set_index(["option_id", "level"])["classes"]
+    load = result.assignment.merge(data.demand).groupby(["option_id", "level"])["students"].sum()
+    size = load.index.get_level_values("level").map(data.class_size)
+    assert (load <= classes.reindex(load.index).fillna(0) * size).all()
+
+
+def test_planner_model_with_budget_matches_exact_mip() -> None:
+    data = planner_instance(4)
+    options = data.options.assign(capex=np.where(data.options.index.str.startswith("N"), 5, 0))
+    data = dataclasses.replace(data, options=options, budget=5.0)
+    result = optimize(data, time_limit_s=60)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(exact(data).objective, rel=1e-7)
+    built = options.loc[result.open_options, "capex"].sum()
+    assert built <= 5.0
+
+
+def test_time_limit_gives_feasible_with_honest_bound() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from scale import make_instance
+
+    data = make_instance(300, 30, seed=3)
+    result = optimize(data, time_limit_s=3)
+    assert result.status == "feasible"
+    assert result.bound is not None and result.bound <= result.objective
+    assert result.gap == pytest.approx((result.objective - result.bound) / result.objective)
+    assert result.gap > 1e-6
+    check_plan(data, result)
+
+
+def test_same_input_same_plan() -> None:
+    data = planner_instance(5)
+    first = optimize(data, time_limit_s=60)
+    second = optimize(data, time_limit_s=60)
+    key = ["village_id", "level"]
+    a = first.assignment.sort_values(key, ignore_index=True)
+    b = second.assignment.sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(a, b)
+    assert first.objective == second.objective
+
+
+def test_unreachable_demand_is_a_clear_error() -> None:
+    data = cpmp_instance(1, n=8, p=2)
+    pairs = data.pairs[data.pairs["village_id"] != "n3"]
+    with pytest.raises(InfeasiblePlanError, match="n3"):
+        optimize(dataclasses.replace(data, pairs=pairs))
+
+
+def test_osman_christofides_1(shared_data: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from cpmp_instances import model_input, read_instances
+
+    inst = read_instances(shared_data / "cpmp" / "pmedcap1.txt")[0]
+    result = optimize(model_input(inst), time_limit_s=60)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(713.0)
+    assert result.bound == pytest.approx(713.0)
