@@ -143,6 +143,7 @@ def load_layers(
     villages: str | Path | gpd.GeoDataFrame,
     boundary: str | Path,
     candidates: str | Path | None = None,
+    coords: Mapping[str, str] | None = None,
 ) -> Layers:
     """Read and validate every layer, then project all to the UTM zone of the villages.
 
@@ -174,6 +175,11 @@ def load_layers(
     problems += _check_crs(frames, labels)
     if problems:
         raise InputError(problems)
+    for name, system in (coords or {}).items():
+        if name in frames and system not in ("wgs84", "cgcs2000"):
+            from planning.coords import layer_to_wgs84
+
+            frames[name] = layer_to_wgs84(frames[name], system)
     problems += _check_coordinates(frames, labels)
     if problems:
         raise InputError(problems)

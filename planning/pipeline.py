@@ -98,9 +98,12 @@ def travel_costs(
     if roads is not None:  # points a few hundred metres off the roads: GCJ-02 / BD-09?
         from planning.coords import offset_warnings
 
+        declared = scenario.data.coords
         layers.warnings.extend(
             offset_warnings(
-                roads, ("villages", layers.villages, "wgs84"), ("schools", layers.schools, "wgs84")
+                roads,
+                ("villages", layers.villages, declared.get("villages", "wgs84")),
+                ("schools", layers.schools, declared.get("schools", "wgs84")),
             )
         )
     return tables, method
@@ -117,7 +120,11 @@ def load_inputs(scenario: Scenario) -> Layers:
     d = scenario.data
     villages = prepare.derived_villages(scenario) if scenario.demand.census else d.villages
     layers = load_layers(
-        schools=d.schools, villages=villages, boundary=d.boundary, candidates=d.candidates
+        schools=d.schools,
+        villages=villages,
+        boundary=d.boundary,
+        candidates=d.candidates,
+        coords={str(k): str(v) for k, v in d.coords.items()},
     )
     layers, table = prepare.project(layers, scenario)
     layers = replace(prepare.with_generated_sites(layers, scenario), projection=table)
@@ -153,7 +160,7 @@ def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
     if scenario.phasing.years and scenario.mode == "optimize":
         plan = _plan_years(layers, scenario, options, data, costs, method)
         plan.summary["warnings"] += lost
-        return plan, layers
+        return _with_routes(plan, layers, scenario), layers
     if scenario.mode == "evaluate":
         result = actions.evaluate(data)
     else:
@@ -162,7 +169,33 @@ def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
     fixed = data.pairs.groupby(["village_id", "level"]).size().loc[lambda n: n == 1].index
     plan = _make_plan(layers, scenario, options, result, costs, method, fixed)
     plan.summary["warnings"] += lost
-    return plan, layers
+    return _with_routes(plan, layers, scenario), layers
+
+
+def _with_routes(plan: Plan, layers: Layers, scenario: Scenario) -> Plan:
+    """Each village's route to its school on the road network (layer ``routes``)."""
+    if scenario.data.roads is None:
+        return plan
+    from planning.costs import level_routes
+    from planning.network import load_roads
+
+    roads = load_roads(scenario.data.roads, crs=layers.crs)
+    travel = reach_scenario(scenario).travel
+    frames = []
+    for lvl in LEVELS:
+        v = plan.villages[plan.villages[f"school_{lvl}"].notna()]
+        pairs = pd.DataFrame({"village_id": v.index, "site_id": v[f"school_{lvl}"].to_numpy()})
+        lines = level_routes(roads, travel, lvl, layers.villages.geometry, all_sites(layers), pairs)
+        frames.append(
+            gpd.GeoDataFrame(
+                {"village_id": pairs["village_id"], "level": lvl, "school_id": pairs["site_id"]},
+                geometry=lines.to_numpy(),
+                crs=layers.crs,
+            )
+        )
+    routes = pd.concat(frames, ignore_index=True)
+    routes = gpd.GeoDataFrame(routes[routes.geometry.notna()], crs=layers.crs)
+    return replace(plan, layers={**plan.layers, "routes": routes})
 
 
 def _year_layers(layers: Layers, year: int) -> Layers:
@@ -517,7 +550,10 @@ def write_outputs(
             json.dumps(plan.summary, ensure_ascii=False, indent=2, default=_json_default),
             encoding="utf-8",
         )
-        write_map(plan_map(plan, boundary, lang=lang, tiles=tiles), tmp / "map.html")
+        write_map(
+            plan_map(plan, boundary, lang=lang, tiles=tiles, routes=plan.layers.get("routes")),
+            tmp / "map.html",
+        )
         write_report(plan_report(plan, lang=lang, map_href="map.html"), tmp / "report.html")
         if plan.tables:
             handoff.write_report_xlsx(plan.tables, tmp / "report.xlsx", lang=lang)

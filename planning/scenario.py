@@ -48,6 +48,15 @@ class DataPaths(_Strict):
         description="OpenStreetMap XML road file. Without it, travel is straight-line distance "
         "times `travel.detour_factor`, and every output says so.",
     )
+    coords: dict[Literal["schools", "villages", "boundary", "candidates"], Coords] = Field(
+        default_factory=dict,
+        description="Coordinate system of layers copied from Chinese web maps: gcj02 (AMap, "
+        "Tencent) or bd09 (Baidu) are converted to WGS-84 on reading; wgs84/cgcs2000 (the "
+        "default) are used as they are.",
+    )
+
+
+Coords = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 class LevelTravel(_Strict):
@@ -480,6 +489,9 @@ class Scenario(_Strict):
         return self
 
 
+_DATA_FILES = ("schools", "villages", "boundary", "candidates", "roads")
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read, check and resolve a scenario file.
 
@@ -499,16 +511,14 @@ def load_scenario(path: str | Path) -> Scenario:
         update={
             k: (path.parent / v).resolve()
             for k, v in scenario.data.model_dump().items()
-            if v is not None
+            if v is not None and k in _DATA_FILES
         }
     )
     census = scenario.demand.census
     demand = scenario.demand
     if census is not None:
         demand = demand.model_copy(update={"census": (path.parent / census).resolve()})
-    files = {f"data.{k}": v for k, v in data.model_dump().items()} | {
-        "demand.census": demand.census
-    }
+    files = {f"data.{k}": getattr(data, k) for k in _DATA_FILES} | {"demand.census": demand.census}
     missing = [
         Problem(str(path), f"file not found: {v}", field=k)
         for k, v in files.items()
@@ -535,7 +545,7 @@ def _resolve_extends(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError([Problem(str(path), f"file not found: {parent}", field="extends")])
     base = _resolve_extends(parent, seen=(*seen, path.resolve()))
     for key, value in base.get("data", {}).items():
-        if value is not None:  # the parent's paths are relative to the parent's folder
+        if value is not None and key in _DATA_FILES:  # relative to the parent's folder
             base["data"][key] = str((parent.parent / str(value)).resolve())
     census = base.get("demand", {}).get("census")
     if census is not None:

@@ -53,3 +53,17 @@ def test_demo_catchments_cover_the_served_villages(demo_run):
             == villages.loc[villages[f"school_{lvl}"].notna(), f"children_{lvl}"].sum()
         )
         assert c.geometry.is_valid.all() and (c.to_crs(c.estimate_utm_crs()).area > 0).all()
+
+
+def test_demo_routes_follow_the_roads_and_match_the_trip_lengths(demo_run):
+    routes = gpd.read_file(demo_run / "plan.gpkg", layer="routes")
+    villages = gpd.read_file(demo_run / "plan.gpkg", layer="villages").set_index("village_id")
+    crs = routes.estimate_utm_crs()
+    length = routes.to_crs(crs).length.to_numpy()
+    trip = [
+        villages.at[v, f"distance_m_{lvl}"]
+        for v, lvl in zip(routes["village_id"], routes["level"], strict=True)
+    ]
+    # the route is the road path plus the straight off-road legs; lengths agree within 2%
+    assert len(routes) >= 0.9 * villages["school_primary"].notna().sum()
+    assert abs(length / trip - 1).max() < 0.02
