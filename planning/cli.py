@@ -114,6 +114,14 @@ def run(
     open_map: Annotated[
         bool, typer.Option("--open", help="Open map.html in the default browser when done.")
     ] = False,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Base map: none (default), osm, or a tile URL template such as Tianditu's "
+            "with your key ({z}/{x}/{y}); AMap/Tencent tiles are noted as GCJ-02.",
+        ),
+    ] = None,
 ) -> None:
     """Plan one scenario: write plan.gpkg, summary.json, map.html and report.html."""
     from planning.pipeline import run_scenario
@@ -122,8 +130,9 @@ def run(
     _setup_logging(quiet)
     with _exit_codes(debug):
         _check_out(out)
+        _check_tiles(tiles)
         with _progress(scenario, lang=lang, quiet=quiet):
-            plan, folder = run_scenario(scenario, out=out, lang=lang)
+            plan, folder = run_scenario(scenario, out=out, lang=lang, tiles=tiles)
         _print_run(plan, folder, lang=lang)
     if open_map:
         import webbrowser
@@ -197,6 +206,15 @@ def _progress(scenario: Path, *, lang: str, quiet: bool) -> Iterator[None]:
             yield
         finally:
             logging.getLogger("planning").removeHandler(handler)
+
+
+def _check_tiles(tiles: str | None) -> None:
+    from planning.maps import BaseTiles
+
+    try:
+        BaseTiles.parse(tiles)
+    except ValueError as exc:
+        raise InputError([Problem("--tiles", str(exc), field="tiles")]) from None
 
 
 def _pct(gap: float | None) -> str:

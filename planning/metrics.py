@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planning.plan import SERVES
 from planning.scenario import LEVELS, Scenario
 
 
@@ -94,6 +95,34 @@ def _beyond_daily(
     return far, allowed
 
 
+def township_places(
+    schools: pd.DataFrame, villages: pd.DataFrame, scenario: Scenario
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Per township and level: children living there, places in its open schools after the
+    plan (classrooms x class size, within the school size limit; a nine-year school's rooms split
+    by its students per level), and the places still needed."""
+    live = schools[schools["decision"] != "close"]
+    total = (live["students_primary"] + live["students_junior"]).replace(0, np.nan)
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for lvl in LEVELS:
+        serves = live["level"].map(lambda k, lvl=lvl: lvl in SERVES[k])
+        share = np.where(
+            live["level"] == "nine_year", (live[f"students_{lvl}"] / total).fillna(0.5), 1.0
+        )
+        rooms = live["classrooms"] * share * serves
+        places = np.minimum(rooms * scenario.rules.class_size(lvl), live["max_students"])
+        by_town = places.groupby(live["township"]).sum()
+        kids = villages.groupby("township")[f"children_{lvl}"].sum()
+        for town in sorted(set(kids.index) | set(by_town.index)):
+            k, pl = int(kids.get(town, 0)), int(by_town.get(town, 0))
+            out.setdefault(str(town), {})[lvl] = {
+                "children": k,
+                "places": pl,
+                "needed": max(0, k - pl),
+            }
+    return out
+
+
 def capital_costs(schools: pd.DataFrame, scenario: Scenario) -> dict[str, float | None]:
     """Building and expansion costs of the plan, 万元."""
     build = schools.get("build_cost_wan", pd.Series(dtype=float)).fillna(0).sum()
@@ -157,5 +186,9 @@ def summarise(
             "small_schools": after["small_schools"],
         },
         "baseline": compliance(schools, scenario, after=False),
-        "costs_wan": capital_costs(schools, scenario),
+        "costs_wan": {
+            **capital_costs(schools, scenario),
+            "boarding": round(sum(boarders.values()) * scenario.boarding.cost_per_boarder_wan, 1),
+        },
+        "townships": township_places(schools, villages, scenario),
     }

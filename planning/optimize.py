@@ -349,6 +349,16 @@ class _Run:
         plan = best.plan.copy()
         plan[rows] = best.pairs_of(result.assignment)
         cost = plan_cost(arr, plan)
+        logger.debug(
+            "region of %d options, %d rows: %s in %.1f s, gap %s, plan %.6g -> %.6g",
+            len(region),
+            len(rows),
+            result.status,
+            result.seconds,
+            result.gap,
+            best.cost,
+            cost,
+        )
         if cost < best.cost - 1e-9 * max(1.0, abs(best.cost)):
             saved = best.cost - cost
             best.plan, best.cost = plan, cost

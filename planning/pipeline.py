@@ -505,7 +505,7 @@ def result_demand(layers: Layers) -> pd.DataFrame:
 
 
 def run_scenario(
-    path: str | Path, *, out: str | Path | None = None, lang: str = "zh"
+    path: str | Path, *, out: str | Path | None = None, lang: str = "zh", tiles: str | None = None
 ) -> tuple[Plan, Path]:
     """Load a scenario file, plan it, and write ``plan.gpkg``, ``summary.json`` and ``map.html``.
 
@@ -517,7 +517,7 @@ def run_scenario(
     out = Path(out) if out is not None else Path("out") / path.stem
     plan, layers = plan_scenario(scenario)
     plan.summary["provenance"] = provenance(scenario, path)
-    write_outputs(plan, layers.boundary, out, lang=lang)
+    write_outputs(plan, layers.boundary, out, lang=lang, tiles=tiles)
     return plan, out
 
 

@@ -77,3 +77,12 @@ def test_validate_good_scenario_exits_0(toy_scenario):
     result = runner.invoke(app, ["validate", str(toy_scenario)])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
+
+
+def test_bad_tiles_option_is_a_user_error(toy_scenario, tmp_path):
+    result = runner.invoke(
+        app, ["run", str(toy_scenario), "--out", str(tmp_path / "o"), "--tiles", "not a url"]
+    )
+    assert result.exit_code == 2
+    assert "tiles" in result.output
+    assert not (tmp_path / "o").exists()

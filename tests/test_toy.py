@@ -101,3 +101,11 @@ def test_toy_model_without_network_is_exact():
     assert sorted(result.open_options) == ["A", "B", "C"]
     got = dict(zip(result.assignment["village_id"], result.assignment["option_id"], strict=True))
     assert got == EXPECTED_PRIMARY
+
+
+def test_toy_places_per_township(toy_plan):
+    """A, B, C stay open with 4 + 3 + 4 classrooms: 495 primary places for 400 children; J
+    has 10 classrooms: 500 junior places for 200."""
+    town = toy_plan.summary["townships"]["甲乡"]
+    assert town["primary"] == {"children": 400, "places": 495, "needed": 0}
+    assert town["junior"] == {"children": 200, "places": 500, "needed": 0}
