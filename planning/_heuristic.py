@@ -82,11 +82,12 @@ def greedy_plan(
     arr: Arrays, view: RowView, is_open: np.ndarray, seed: np.ndarray | None = None
 ) -> np.ndarray | None:
     """Assign rows to open options: seeded pairs first, then hardest rows (largest regret)
-    to the cheapest option that fits.
+    to the cheapest option that fits; a row that fits nowhere makes room by moving rows
+    out of one of its options.
 
     ``seed`` marks pairs to try first (e.g. the relaxation's knapsack choices): a row with
     seeded pairs at open options takes the cheapest of them while it fits.
-    Returns the pair index per row, or None if some row fits nowhere.
+    Returns the pair index per row, or None if some row cannot be placed.
     """
     pos = view.order[is_open[arr.pj[view.order]]]
     counts = np.bincount(arr.pk[pos], minlength=arr.n_rows)
@@ -96,32 +97,68 @@ def greedy_plan(
     first = arr.cost[pos[start[:-1]]]
     second = np.where(counts > 1, arr.cost[pos[np.minimum(start[:-1] + 1, len(pos) - 1)]], np.inf)
     order = np.lexsort((np.arange(arr.n_rows), -arr.students, -(second - first)))
-    loads = Loads(arr)
-    plan = [-1] * arr.n_rows
+    state = _Filling(arr, pos, start)
     if seed is not None:
-        _place_seeded(arr, pos[seed[pos]], loads, plan)
-    pj, pos_l, start_l = arr.pj.tolist(), pos.tolist(), start.tolist()
+        for p in pos[seed[pos]].tolist():
+            k = int(arr.pk[p])
+            if state.plan[k] < 0 and state.loads.fits(int(arr.pj[p]), k):
+                state.place(k, p)
     for k in order.tolist():
-        if plan[k] >= 0:
-            continue
-        for q in range(start_l[k], start_l[k + 1]):
-            p = pos_l[q]
-            if loads.fits(pj[p], k):
-                loads.add(pj[p], k)
-                plan[k] = p
-                break
-        else:
+        if state.plan[k] < 0 and not state.place_cheapest(k) and not state.make_room(k):
             return None
-    return np.array(plan, dtype=np.int64)
+    return np.array(state.plan, dtype=np.int64)
 
 
-def _place_seeded(arr: Arrays, seeded: np.ndarray, loads: Loads, plan: list[int]) -> None:
-    """Each row with seeded pairs (in row, cost order) takes the cheapest one that fits."""
-    for p in seeded.tolist():
-        k, j = int(arr.pk[p]), int(arr.pj[p])
-        if plan[k] < 0 and loads.fits(j, k):
-            loads.add(j, k)
-            plan[k] = p
+class _Filling:
+    """A plan being built: loads, the rows at each option, each row's open pairs."""
+
+    def __init__(self, arr: Arrays, pos: np.ndarray, start: np.ndarray) -> None:
+        self.loads = Loads(arr)
+        self.pj, self.pos, self.start = arr.pj.tolist(), pos.tolist(), start.tolist()
+        self.plan = [-1] * arr.n_rows
+        self.rows: list[list[int]] = [[] for _ in range(arr.n_options)]
+
+    def place(self, k: int, p: int) -> None:
+        self.loads.add(self.pj[p], k)
+        self.rows[self.pj[p]].append(k)
+        self.plan[k] = p
+
+    def unplace(self, k: int) -> None:
+        j = self.pj[self.plan[k]]
+        self.loads.remove(j, k)
+        self.rows[j].remove(k)
+        self.plan[k] = -1
+
+    def place_cheapest(self, k: int, avoid: int = -1) -> bool:
+        for q in range(self.start[k], self.start[k + 1]):
+            p = self.pos[q]
+            if self.pj[p] != avoid and self.loads.fits(self.pj[p], k):
+                self.place(k, p)
+                return True
+        return False
+
+    def make_room(self, k: int) -> bool:
+        """Move rows out of one of k's options (smallest first) until k fits there."""
+        for q in range(self.start[k], self.start[k + 1]):
+            p = self.pos[q]
+            j = self.pj[p]
+            moved: list[tuple[int, int]] = []
+            for r in sorted(self.rows[j], key=lambda r: self.loads.d[r]):
+                if self.loads.fits(j, k):
+                    break
+                old = self.plan[r]
+                self.unplace(r)
+                if self.place_cheapest(r, avoid=j):
+                    moved.append((r, old))
+                else:
+                    self.place(r, old)
+            if self.loads.fits(j, k):
+                self.place(k, p)
+                return True
+            for r, old in reversed(moved):
+                self.unplace(r)
+                self.place(r, old)
+        return False
 
 
 def improve(arr: Arrays, view: RowView, plan: np.ndarray, *, passes: int = 5) -> np.ndarray:
@@ -354,3 +391,113 @@ def _grow_region(adj: object, free: np.ndarray, seed: int, size: int) -> list[in
         region.append(nxt)
         free[nxt] = False
     return region
+
+
+def open_close_search(
+    arr: Arrays, view: RowView, plan: np.ndarray, *, passes: int = 4
+) -> np.ndarray:
+    """Close options whose rows are cheaper elsewhere, open options that save more than they
+    cost (facility-location drop and add moves). For models without ``p`` only."""
+    state = _OpenState(arr, view, plan)
+    for _ in range(passes):
+        moved = sum(state.try_drop(j) for j in np.flatnonzero(state.is_open).tolist())
+        moved += sum(state.try_add(j) for j in np.flatnonzero(~state.is_open).tolist())
+        if not moved:
+            break
+    return np.array(state.plan, dtype=np.int64)
+
+
+class _OpenState:
+    """A plan with its loads, open options and the rows of each option, for drop/add moves."""
+
+    def __init__(self, arr: Arrays, view: RowView, plan: np.ndarray) -> None:
+        self.arr, self.view = arr, view
+        self.plan = plan.tolist()
+        self.pj, self.pk, self.cost = arr.pj.tolist(), arr.pk.tolist(), arr.cost.tolist()
+        self.fixed = arr.fixed.tolist()
+        self.loads = Loads(arr)
+        self.rows: list[set[int]] = [set() for _ in range(arr.n_options)]
+        for k, p in enumerate(self.plan):
+            self.loads.add(self.pj[p], k)
+            self.rows[self.pj[p]].add(k)
+        self.is_open = np.zeros(arr.n_options, dtype=bool)
+        self.is_open[arr.pj[plan]] = True
+        self.is_open |= arr.forced_open
+        self.site_open = np.zeros(int(arr.site.max(initial=-1)) + 1, dtype=np.int64)
+        np.add.at(self.site_open, arr.site[self.is_open], 1)
+        self.start = arr.pj.searchsorted(np.arange(arr.n_options + 1)).tolist()
+
+    def _move(self, k: int, q: int) -> None:
+        old = self.pj[self.plan[k]]
+        self.loads.remove(old, k)
+        self.rows[old].discard(k)
+        self.loads.add(self.pj[q], k)
+        self.rows[self.pj[q]].add(k)
+        self.plan[k] = q
+
+    def _set_open(self, j: int, value: bool) -> None:
+        self.is_open[j] = value
+        self.site_open[self.arr.site[j]] += 1 if value else -1
+
+    def try_drop(self, j: int) -> int:
+        """Close j if its rows fit elsewhere for less than j's net fixed cost."""
+        if self.arr.forced_open[j] or not self.is_open[j]:
+            return 0
+        self._set_open(j, False)
+        undo: list[tuple[int, int]] = []
+        delta = -self.fixed[j]
+        order = sorted(self.rows[j], key=lambda k: -self.loads.d[k])
+        for k in order:
+            q = self._cheapest_fit(k)
+            if q < 0:
+                delta = np.inf
+                break
+            delta += self.cost[q] - self.cost[self.plan[k]]
+            undo.append((k, self.plan[k]))
+            self._move(k, q)
+        if delta < -1e-9:
+            return 1
+        for k, q in reversed(undo):
+            self._move(k, q)
+        self._set_open(j, True)
+        return 0
+
+    def _cheapest_fit(self, k: int) -> int:
+        view = self.view
+        for q in view.order[view.start[k] : view.start[k + 1]].tolist():
+            j = self.pj[q]
+            if self.is_open[j] and self.loads.fits(j, k):
+                return q
+        return -1
+
+    def try_add(self, j: int) -> int:
+        """Open j if the rows it would take from their options save more than it costs."""
+        arr = self.arr
+        if arr.forced_closed[j] or self.site_open[arr.site[j]] > 0:
+            return 0
+        pairs = range(self.start[j], self.start[j + 1])
+        gains = sorted(
+            (self.cost[self.plan[self.pk[q]]] - self.cost[q], q)
+            for q in pairs
+            if self.cost[q] < self.cost[self.plan[self.pk[q]]]
+        )
+        if not gains or sum(g for g, _ in gains) <= self.fixed[j]:
+            return 0
+        self._set_open(j, True)
+        undo: list[tuple[int, int]] = []
+        delta = self.fixed[j]
+        for gain, q in reversed(gains):
+            k = self.pk[q]
+            if self.loads.fits(j, k):
+                undo.append((k, self.plan[k]))
+                self._move(k, q)
+                delta -= gain
+        if delta < -1e-9:
+            for old in {self.pj[q] for _, q in undo}:
+                if not self.rows[old] and not arr.forced_open[old]:
+                    self._set_open(old, False)
+            return 1
+        for k, q in reversed(undo):
+            self._move(k, q)
+        self._set_open(j, False)
+        return 0

@@ -50,7 +50,7 @@ from pydantic import ValidationError
 from planning._errors import InputError, PlanningError, Problem
 from planning.cache import file_digest
 from planning.compare import METRICS, _get
-from planning.scenario import LEVELS, Build, DataPaths, Scenario, load_scenario
+from planning.scenario import DATA_FILES, LEVELS, Build, Scenario, load_scenario
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -79,7 +79,7 @@ logger = logging.getLogger(__name__)
 #: Bumped when the meaning of a task's outputs changes: older records are then not reused.
 FORMAT_VERSION = "1"
 #: Input files of a scenario (setting paths); rebound per county and hashed by content.
-FILE_FIELDS: tuple[str, ...] = (*(f"data.{k}" for k in DataPaths.model_fields), "demand.census")
+FILE_FIELDS: tuple[str, ...] = (*(f"data.{k}" for k in DATA_FILES), "demand.census")
 #: Settings that decide the travel-cost tables (besides coordinate ``build`` actions).
 COST_INPUTS: tuple[str, ...] = ("data", "travel", "candidates", "demand", "projection")
 RECORD = "task.json"

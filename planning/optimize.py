@@ -48,6 +48,7 @@ from planning._heuristic import (
     greedy_open_set,
     greedy_plan,
     improve,
+    open_close_search,
     plan_cost,
     regions,
     row_view,
@@ -65,12 +66,14 @@ from planning.model import ModelInput, SolveResult, build_model, solve
 
 logger = logging.getLogger(__name__)
 
-EXACT_PAIRS = 20_000  # a reduced model up to this many pairs goes straight to the exact MIP
-POLISH_PAIRS = 300_000  # after the matheuristic, the reduced model up to this size is solved
+EXACT_PAIRS = 60_000  # a reduced model up to this many pairs goes straight to the exact MIP
+EXACT_PAIRS_CLASSES = 20_000  # the same with integer classes (much harder MIPs)
+POLISH_PAIRS = 30_000  # after the matheuristic, the reduced model up to this size is solved
 POLISH_SECONDS = 30.0  # time limit of the restricted MIP that improves the incumbent
 BUILD_SECONDS_PER_PAIR = 5e-5  # about what building a model takes, to plan the time
 REGION_OPTIONS = 15  # options re-optimised together by the matheuristic
 REGION_SECONDS = 8.0  # time limit of one region's MIP
+REGION_GAP = 0.002  # relative gap at which a region's MIP stops
 KNOWN_FIELDS = {"demand", "options", "pairs", "class_size", "p", "budget", "min_size_penalty"}
 
 
@@ -174,7 +177,8 @@ class _Run:
             self.stats["strategy"] = "bound"
             return self.finish(self.certify(arr, best.plan), lower)
         keep, closed = _reduction(arr, bound, ub)
-        if keep.sum() <= EXACT_PAIRS and arr.exact and not _meets(lower, best.cost):
+        small = _exact_size(arr)
+        if keep.sum() <= small and arr.exact and not _meets(lower, best.cost):
             ub = self.polish(arr, bound, best, ub)
             if ub is not None and _meets(lower, ub):
                 self.stats["strategy"] = "bound"
@@ -182,7 +186,7 @@ class _Run:
             keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
         logger.info("reduction keeps %d of %d pairs", keep.sum(), len(keep))
-        if keep.sum() > EXACT_PAIRS:
+        if keep.sum() > small:
             self.stats["strategy"] = "matheuristic"
             return self.matheuristic(arr, bound, best, ub, lower)
         self.stats["strategy"] = "exact"
@@ -208,9 +212,10 @@ class _Run:
             iterations=400 if exact else 300,
             exact=exact,
             find_plan=best.from_open_set if arr.exact else None,
+            plan_every=max(25, len(arr.pk) // 5000),
             deadline=self.start + 0.25 * self.limit,
         )
-        if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS:
+        if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS_CLASSES:
             bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
         return bound
 
@@ -289,22 +294,20 @@ class _Run:
             if ub is None:
                 raise
             return self.finish(self.certify(arr, best.plan), lower)
+        bound = _combined_bound(arr, lower, result, ub)
         if ub is not None and result.objective > ub + 1e-9:
-            result = self.certify(arr, best.plan)
-        return self.finish(result, _combined_bound(arr, lower, result, ub))
+            result = self.certify(arr, best.plan)  # the incumbent stays the best plan
+        return self.finish(result, bound)
 
     def matheuristic(
         self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None, lower: float
     ) -> SolveResult:
         """Fix-and-optimise over regions from the incumbent; the reduced model if it shrinks."""
         if best.plan is None or self.data.budget is not None:
-            keep = _neighbourhood(arr, bound, best)
-            closed = ~_candidate_options(arr, bound, best)
-            result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), self.left())
-            return self.finish(result, lower)
-        self.improve_by_regions(arr, best, self.start + 0.6 * self.limit)
+            return self.restricted_then_full(arr, bound, best, lower)
+        self.improve_by_regions(arr, best, self.start + 0.65 * self.limit)
         if class_dp_possible(arr):
-            bound = self.class_bound(arr, best, bound, self.start + 0.75 * self.limit)
+            bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
             lower = max(lower, _round_up(arr, bound.value))
             self.stats["lagrangian_bound"] = bound.value
         ub = best.cost
@@ -315,6 +318,20 @@ class _Run:
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, ub, lower, keep, closed)
         return self.finish(self.certify(arr, best.plan), lower)
+
+    def restricted_then_full(
+        self, arr: Arrays, bound: Bound, best: _Incumbent, lower: float
+    ) -> SolveResult:
+        """Without a heuristic plan: a MIP over the relaxation's options and each row's
+        cheapest pairs; if that has no plan, the full model with the time left."""
+        keep = _neighbourhood(arr, bound, best)
+        closed = ~_candidate_options(arr, bound, best)
+        try:
+            result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), self.left() / 2)
+        except (InfeasiblePlanError, SolverError):
+            result = self.mip(self.data, None, self.left())
+            return self.finish(result, max(lower, result.bound or -math.inf))
+        return self.finish(result, lower)
 
     def improve_by_regions(self, arr: Arrays, best: _Incumbent, until: float) -> None:
         """Re-solve the options of one region and the rows they serve by MIP, the rest fixed;
@@ -343,7 +360,7 @@ class _Run:
             return 0.0
         warm = best.table().iloc[rows]
         try:
-            result = self.mip(sub, warm, seconds, options={"mip_rel_gap": 1e-4})
+            result = self.mip(sub, warm, seconds, options={"mip_rel_gap": REGION_GAP})
         except (InfeasiblePlanError, SolverError):
             return 0.0
         plan = best.plan.copy()
@@ -401,7 +418,9 @@ class _Run:
             status = result.status
             gap = result.gap
         else:
-            bound = min(bound, result.objective) if _meets(bound, result.objective) else bound
+            if bound > result.objective + 1e-6 * max(1.0, abs(result.objective)):
+                logger.warning("bound %.9g above the plan's cost %.9g", bound, result.objective)
+            bound = min(bound, result.objective)
             gap = max(0.0, result.objective - bound) / max(abs(result.objective), 1e-9)
             status = "optimal" if gap <= 1e-6 else "feasible"
         stats = {**result.stats, **self.stats}
@@ -435,6 +454,8 @@ class _Incumbent:
         if plan is None:
             return None
         plan = improve(arr, self.view, plan)
+        if arr.p is None:
+            plan = improve(arr, self.view, open_close_search(arr, self.view, plan))
         cost = plan_cost(arr, plan)
         if cost < self.cost - 1e-9:
             self.plan, self.cost = plan, cost
@@ -488,6 +509,11 @@ class _Incumbent:
 
 
 # -------------------------------------------------------------------- helpers
+
+
+def _exact_size(arr: Arrays) -> int:
+    """Largest reduced model (pairs) the exact MIP is given directly."""
+    return EXACT_PAIRS if arr.class_size is None else EXACT_PAIRS_CLASSES
 
 
 def _initial_multipliers(arr: Arrays, best: _Incumbent) -> np.ndarray:

@@ -489,7 +489,7 @@ class Scenario(_Strict):
         return self
 
 
-_DATA_FILES = ("schools", "villages", "boundary", "candidates", "roads")
+DATA_FILES = ("schools", "villages", "boundary", "candidates", "roads")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -511,14 +511,14 @@ def load_scenario(path: str | Path) -> Scenario:
         update={
             k: (path.parent / v).resolve()
             for k, v in scenario.data.model_dump().items()
-            if v is not None and k in _DATA_FILES
+            if v is not None and k in DATA_FILES
         }
     )
     census = scenario.demand.census
     demand = scenario.demand
     if census is not None:
         demand = demand.model_copy(update={"census": (path.parent / census).resolve()})
-    files = {f"data.{k}": getattr(data, k) for k in _DATA_FILES} | {"demand.census": demand.census}
+    files = {f"data.{k}": getattr(data, k) for k in DATA_FILES} | {"demand.census": demand.census}
     missing = [
         Problem(str(path), f"file not found: {v}", field=k)
         for k, v in files.items()
@@ -545,7 +545,7 @@ def _resolve_extends(path: Path, *, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError([Problem(str(path), f"file not found: {parent}", field="extends")])
     base = _resolve_extends(parent, seen=(*seen, path.resolve()))
     for key, value in base.get("data", {}).items():
-        if value is not None and key in _DATA_FILES:  # relative to the parent's folder
+        if value is not None and key in DATA_FILES:  # relative to the parent's folder
             base["data"][key] = str((parent.parent / str(value)).resolve())
     census = base.get("demand", {}).get("census")
     if census is not None:
