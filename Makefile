@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint data clean
+.PHONY: demo test lint bench data clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,20 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# speed and memory figures -> benchmarks/results/*.json (needs ../shared; about an hour)
+SHARED ?= ../shared/data
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/cpmp.py --all $(SHARED)/cpmp --time-limit 60
+	$(BIN)/python benchmarks/vs_spopt.py $(SHARED)/cpmp --time-limit 60
+	$(BIN)/python benchmarks/network.py
+	$(BIN)/python benchmarks/scale.py --villages 2000 --sites 200 --time-limit 300
+	$(BIN)/python benchmarks/batch.py --repeat 2
 
 # regenerate the synthetic sample county (deterministic; the files are committed)
 data: $(STAMP)

@@ -278,6 +278,8 @@ class _Table:
     def at(self, options: np.ndarray, room: np.ndarray) -> np.ndarray:
         """Best value of each option with capacity ``room`` (0 for options without items)."""
         r = self.where[options]
+        if self.table.shape[0] == 0:  # no option has an item worth taking
+            return np.zeros(len(r))
         col = np.clip(room, 0, self.table.shape[1] - 1).astype(np.int64)
         return np.where(r >= 0, self.table[np.maximum(r, 0), col], 0.0)
 

@@ -63,7 +63,8 @@ def school_travel(villages: pd.DataFrame) -> dict[tuple[str, str], dict[str, flo
     -------
     dict
         ``(school_id, level)`` -> ``students``, ``mean_km``, ``max_km``, ``mean_min`` and
-        ``max_min`` (kilometres and minutes).
+        ``max_min`` (kilometres and minutes), ``bus_riders`` and ``boarders`` (students; 0
+        when the table has no ``bus_<level>`` / ``boarding_<level>`` column).
     """
     out: dict[tuple[str, str], dict[str, float]] = {}
     for level in LEVELS:
@@ -79,11 +80,13 @@ def school_travel(villages: pd.DataFrame) -> dict[tuple[str, str], dict[str, flo
                 "wmin": w * mins,
                 "km": np.where(w > 0, km, np.nan),
                 "min": np.where(w > 0, mins, np.nan),
+                "bus": w * _flag(served, f"bus_{level}"),
+                "board": w * _flag(served, f"boarding_{level}"),
             }
         )
         grouped = parts.groupby("sid").agg(
             w=("w", "sum"), wkm=("wkm", "sum"), wmin=("wmin", "sum"), km=("km", "max"),
-            mins=("min", "max"),
+            mins=("min", "max"), bus=("bus", "sum"), board=("board", "sum"),
         )  # fmt: skip
         for sid, row in grouped[grouped["w"] > 0].iterrows():
             out[(str(sid), level)] = {
@@ -92,8 +95,17 @@ def school_travel(villages: pd.DataFrame) -> dict[tuple[str, str], dict[str, flo
                 "max_km": float(row["km"]),
                 "mean_min": float(row["wmin"] / row["w"]),
                 "max_min": float(row["mins"]),
+                "bus_riders": float(row["bus"]),
+                "boarders": float(row["board"]),
             }
     return out
+
+
+def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A yes/no column as 0/1 floats; all 0 when the table has no such column."""
+    if column not in table:
+        return np.zeros(len(table))
+    return table[column].eq(True).to_numpy(dtype=float)
 
 
 def _levels_shown(row: Mapping[str, Any]) -> list[str]:
@@ -174,7 +186,25 @@ def _travel_table(
     if not rows:
         return ""
     header = (t("popup_travel", lang), t("popup_mean", lang), t("popup_longest", lang))
-    return table(rows, header=header, css_class="before-after")
+    return table(rows, header=header, css_class="before-after") + _transport_table(
+        sid, levels, travel, lang
+    )
+
+
+def _transport_table(
+    sid: str, levels: list[str], travel: Mapping[tuple[str, str], Mapping[str, float]], lang: str
+) -> str:
+    """Students of this school who ride the school bus or board, per level, where any do."""
+    rows = [
+        (t(key, lang, level=t(f"level_{level}", lang)), number(n, 0))
+        for level in levels
+        for key, n in (
+            ("popup_bus_riders", travel.get((sid, level), {}).get("bus_riders", 0)),
+            ("popup_boarders", travel.get((sid, level), {}).get("boarders", 0)),
+        )
+        if n
+    ]
+    return table(rows) if rows else ""
 
 
 def school_popup(
@@ -218,6 +248,16 @@ def school_popup(
     )
 
 
+def _way(row: Mapping[str, Any], level: str) -> str | None:
+    """Key of the way the village's children of ``level`` go to school when it is not their
+    level's own mode: ``way_bus`` or ``way_boarding``; None otherwise."""
+    for key, column in (("way_bus", f"bus_{level}"), ("way_boarding", f"boarding_{level}")):
+        value = row.get(column)
+        if value is not None and not pd.isna(value) and bool(value):
+            return key
+    return None
+
+
 def village_popup(row: Mapping[str, Any], *, names: Mapping[str, str], lang: str) -> str:
     """Popup of one village: children per level, the school each level goes to, and travel.
 
@@ -254,4 +294,28 @@ def village_popup(row: Mapping[str, Any], *, names: Mapping[str, str], lang: str
             (t("popup_children", lang, level=name), f"{count(row[f'children_{level}']):,}"),
             (t("popup_school", lang, level=name), school),
         ]
+        if level == "primary":
+            rows += _lower_grades(row, names=names, lang=lang)
+        way = _way(row, level)
+        if way:
+            rows.append((t("popup_way", lang, level=name), t(way, lang)))
     return f'<div class="plan-popup"><b>{esc(row["name"])}</b>{table(rows)}</div>'
+
+
+def _lower_grades(
+    row: Mapping[str, Any], *, names: Mapping[str, str], lang: str
+) -> list[tuple[str, str]]:
+    """The teaching point of the village's lower primary grades, where they are taught apart
+    from its upper grades (``rules.teaching_point_top_grade``); none otherwise."""
+    sid = row.get("school_primary_lower")
+    if sid is None or pd.isna(sid):
+        return []
+    school = t(
+        "popup_assignment",
+        lang,
+        school=names.get(str(sid), str(sid)),
+        km=number(row["distance_m_primary_lower"] / 1000, 1),
+        minutes=number(row["minutes_primary_lower"], 0),
+    )
+    label = t("popup_school_lower", lang, students=f"{count(row['children_primary_lower']):,}")
+    return [(label, school)]

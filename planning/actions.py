@@ -4,6 +4,8 @@ and the ``evaluate`` mode: a written plan applied as is, every village to its ne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -155,15 +157,7 @@ def apply_actions(data: ModelInput, scenario: Scenario) -> ModelInput:
         opts["expand_fixed"] = np.where(existing, 0.0, np.nan)
     opts = _fix_options(opts, scenario)
     pairs = _restrict_pairs(data.pairs, today, opts, scenario)
-    return ModelInput(
-        demand=data.demand,
-        options=opts,
-        pairs=pairs,
-        class_size=data.class_size,
-        p=data.p,
-        budget=data.budget,
-        min_size_penalty=data.min_size_penalty,
-    )
+    return replace(data, options=opts, pairs=pairs)
 
 
 def _fix_options(opts: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -196,7 +190,9 @@ def _restrict_pairs(
             moved = today[today["option_id"] == act.merge][["village_id", "level"]]
             keep &= _only(pairs, moved, opts, act.into, f"merge {act.merge} into {act.into}")
         elif isinstance(act, Assign):
-            levels = [act.level] if act.level else sorted(pairs["level"].unique())
+            levels = sorted(pairs["level"].unique())  # primary_lower/_upper are primary
+            if act.level:
+                levels = [lvl for lvl in levels if lvl.split("_")[0] == act.level]
             rows = pd.DataFrame({"village_id": act.assign, "level": levels})
             rows = rows.merge(pairs[["village_id", "level"]].drop_duplicates())
             keep &= _only(pairs, rows, opts, act.to, f"assign {act.assign} to {act.to}")

@@ -629,13 +629,28 @@ def earlier_result(task: Task) -> TaskResult | None:
 def connect(scheduler: str | None = None, *, workers: int | None = None) -> Iterator[Client]:
     """A Dask client: to the scheduler at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``), or to
     a new local cluster of ``workers`` processes with one thread each (default: one per CPU
-    core). The local cluster is shut down on exit."""
+    core). The local cluster is shut down on exit.
+
+    Raises
+    ------
+    InputError
+        When no scheduler answers at ``scheduler`` (within Dask's connect timeout,
+        ``distributed.comm.timeouts.connect``).
+    """
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
         if workers is not None:
             raise ValueError("workers sets the size of a local cluster; not with a scheduler")
-        with Client(scheduler) as client:
+        try:
+            remote = Client(scheduler)
+        except (OSError, ValueError) as exc:  # refused, timed out, or not an address
+            msg = (
+                f"no Dask scheduler answered ({type(exc).__name__}: {exc}); start one with "
+                "`dask scheduler` and give the address it prints (tcp://HOST:8786)"
+            )
+            raise InputError([Problem(scheduler, msg, field="--scheduler")]) from None
+        with remote as client:
             yield client
         return
     n = workers if workers is not None else (os.cpu_count() or 1)

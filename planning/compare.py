@@ -43,6 +43,10 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("costs_wan.build", "metric_cost_build"),
     ("costs_wan.expansion", "metric_cost_expansion"),
     ("costs_wan.capital", "metric_cost_capital"),
+    *((f"students.bus_riders.{lvl}", f"metric_bus_riders_{lvl}") for lvl in LEVELS),
+    ("costs_wan.bus", "metric_cost_bus"),
+    *((f"students.boarders.{lvl}", f"metric_boarders_{lvl}") for lvl in LEVELS),
+    ("costs_wan.boarding", "metric_cost_boarding"),
     ("objective", "metric_objective"),
     ("gap", "metric_gap"),
 )

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from planning._errors import InfeasiblePlanError, SolverError
-from planning.model import ModelInput, build_model, solve
+from planning.model import ModelInput, SolveResult, build_model, solve
 from planning.plan import SERVES
 from planning.scenario import Scenario
 
@@ -31,10 +31,16 @@ def unreachable_report(
     """
     lines = []
     for lvl, rows in unreachable.groupby("level", sort=True):
-        serving = options[options["school_level"].map(lambda k, lvl=lvl: lvl in SERVES[k])]
+        base = str(lvl).split("_")[0]  # primary_upper: the grades a teaching point does not teach
+        serving = options[options["school_level"].map(lambda k, b=base: b in SERVES[k])]
+        if lvl == "primary_upper":
+            serving = serving[serving["school_level"] != "teaching_point"]
         pts = sites.loc[serving["site_id"].unique()]
         tree = cKDTree(np.column_stack([pts.x, pts.y])) if len(pts) else None
-        limit = scenario.travel.of(str(lvl)).max_distance_m
+        limit = f"{scenario.travel.of(base).max_distance_m / 1000:g} km on the network"
+        bus = scenario.school_bus.max_distance(base)
+        if bus is not None:
+            limit += f" nor {bus / 1000:g} km by school bus"
         for r in rows.itertuples():
             v = villages.loc[r.village_id]
             where = f"{v['name']} ({r.village_id}, {v.get('township', '')})"
@@ -43,9 +49,9 @@ def unreachable_report(
             else:
                 dist, pos = tree.query([v.geometry.x, v.geometry.y])
                 near = f"nearest {pts.index[pos]} is {dist / 1000:.1f} km away in a straight line"
+            what = "upper-grade primary" if lvl == "primary_upper" else lvl
             lines.append(
-                f"{where}: {r.students:g} {lvl} children, no school within "
-                f"{limit / 1000:g} km on the network; {near}"
+                f"{where}: {r.students:g} {what} children, no school within {limit}; {near}"
             )
     return lines
 
@@ -108,6 +114,8 @@ def budget_report(data: ModelInput, scenario: Scenario) -> list[str]:
         ),
         pairs=data.pairs.assign(cost=0.0),
         class_size=data.class_size,
+        grade_links=data.grade_links,
+        class_levels=data.class_levels,
         p=data.p,
     )
     try:
@@ -178,6 +186,8 @@ def elastic_min_size_report(
         options=data.options,
         pairs=data.pairs,
         class_size=data.class_size,
+        grade_links=data.grade_links,
+        class_levels=data.class_levels,
         p=data.p,
         budget=data.budget,
         min_size_penalty=1e5,
@@ -216,3 +226,144 @@ def forced_closed_report(data: ModelInput, villages: gpd.GeoDataFrame) -> list[s
             f"only {', '.join(reach)}, all closed or not yet built by the actions"
         )
     return lines
+
+
+UNPLACED = "__unplaced__"
+
+
+def unplaced_report(
+    data: ModelInput,
+    scenario: Scenario,
+    villages: gpd.GeoDataFrame,
+    names: pd.Series | None = None,
+) -> list[str]:
+    """Which children cannot be placed when every rule holds together, and what is full.
+
+    The model is solved again with one extra place, "unplaced", open to every demand row at
+    a cost far above any trip (and minimum sizes made elastic the same way): the plan then
+    leaves out as few children as the rules force. Each line names a village left out, the
+    schools within its reach and what stops each of them taking it (closed by the actions,
+    students at the school's limit, classes at the rooms or the class-count limit).
+    """
+    opts = data.option_table()
+    students = data.demand["students"].astype(float)
+    total = float(students.sum())
+    scale = max(1.0, float(data.pairs["cost"].abs().max()), float(opts["fixed_cost"].abs().max()))
+    per_student = 1e3 * scale
+    extra = pd.DataFrame(
+        {
+            "site_id": [UNPLACED],
+            "fixed_cost": [0.0],
+            "closed_cost": [0.0],
+            "max_students": [total + 1.0],
+            "max_classes": [np.nan],
+            "forced": ["open"],
+        },
+        index=pd.Index([UNPLACED], name=opts.index.name),
+    )
+    pairs = data.demand.assign(option_id=UNPLACED, cost=per_student * students)
+    elastic = ModelInput(
+        demand=data.demand,
+        options=pd.concat([data.options, extra]),
+        pairs=pd.concat([data.pairs, pairs[["village_id", "level", "option_id", "cost"]]]),
+        class_size=data.class_size,
+        grade_links=data.grade_links,
+        class_levels=data.class_levels,
+        p=None if data.p is None else data.p + 1,
+        budget=data.budget,
+        min_size_penalty=per_student if (opts["min_students"] > 0).any() else None,
+    )
+    try:
+        result = solve(
+            build_model(elastic),
+            time_limit_s=min(120.0, scenario.solver.time_limit_s),
+            mip_gap=1e-4,
+        )
+    except (InfeasiblePlanError, SolverError):
+        return []
+    assigned = result.assignment.merge(data.demand, on=["village_id", "level"])
+    left = assigned[assigned["option_id"] == UNPLACED]
+    if left.empty:
+        return []
+    state = _option_state(elastic.option_table(), assigned, result, data)
+    lines = [
+        f"{len(left)} village/level demand(s), {left['students'].sum():,.0f} children, cannot "
+        "be placed while every rule holds together"
+        + (f" (with the budget of {data.budget:,.0f} 万元)" if data.budget is not None else "")
+        + "; the schools within their reach and what stops each:"
+    ]
+    for r in left.sort_values("students", ascending=False).head(15).itertuples():
+        reach = data.pairs.loc[
+            (data.pairs["village_id"] == r.village_id) & (data.pairs["level"] == r.level),
+            "option_id",
+        ]
+        why = "; ".join(
+            f"{_named(str(j), names)}: {_why(state.get(str(j)), r.level)}" for j in reach
+        )
+        name = villages.at[r.village_id, "name"] if r.village_id in villages.index else ""
+        lines.append(
+            f"{name} ({r.village_id}), {r.students:g} {r.level} children (a village goes to "
+            f"one school as a whole) — {why or 'no school within reach'}"
+        )
+    if len(left) > 15:
+        lines.append(f"... and {len(left) - 15} more")
+    for j, short in sorted(result.shortfall.items()):
+        lines.append(
+            f"{_named(j, names)} would also stay open below its minimum size "
+            f"({opts.at[j, 'min_students'] - short:,.0f} < {opts.at[j, 'min_students']:,.0f})"
+        )
+    return lines
+
+
+def _why(state: dict[str, object] | None, level: str) -> str:
+    if state is None:
+        return "?"
+    if "text" in state:
+        return str(state["text"])
+    room = state["room"]
+    assert isinstance(room, dict)
+    return f"room for {room.get(level, 0.0):,.0f} more ({state['load']})"
+
+
+def _option_state(
+    opts: pd.DataFrame, assigned: pd.DataFrame, result: SolveResult, data: ModelInput
+) -> dict[str, dict[str, object]]:
+    """What stops each option taking more children in the elastic plan: closed, or its room
+    per level (students left under the school's limit, and places in the classes it may
+    still add, whichever is smaller)."""
+    load = assigned.groupby("option_id")["students"].sum()
+    by_level = assigned.groupby(["option_id", "level"])["students"].sum()
+    classes = result.classes.set_index(["option_id", "level"])["classes"]
+    added = result.expansions.set_index("option_id")["classrooms_added"]
+    open_ids = set(result.open_options)
+    open_sites = set(opts.loc[opts.index.isin(open_ids), "site_id"])
+    out: dict[str, dict[str, object]] = {}
+    for j, o in opts.iterrows():
+        if j == UNPLACED:
+            continue
+        if o["forced"] == "closed":
+            out[str(j)] = {"text": "closed by the actions (or not built yet)"}
+            continue
+        if j not in open_ids:
+            text = (
+                "another school type is built at this site"
+                if o["site_id"] in open_sites
+                else "not kept in the best partial plan"
+            )
+            out[str(j)] = {"text": text}
+            continue
+        left = float(o["max_students"] - load.get(j, 0.0))
+        parts = [f"{load.get(j, 0.0):,.0f}/{o['max_students']:,.0f} students"]
+        room = {lvl: left for lvl in by_level.index.get_level_values(1).unique()}
+        if data.class_size is not None:
+            rooms = o["max_classes"] + added.get(j, 0)
+            limit = min(rooms, o["class_limit"]) if pd.notna(o["class_limit"]) else rooms
+            if pd.notna(limit):
+                used = float(classes[j].sum()) if j in classes.index.get_level_values(0) else 0.0
+                parts.append(f"{used:,.0f}/{limit:,.0f} classes")
+                for lvl, size in data.class_size.items():
+                    held = by_level.get((j, lvl), 0.0)
+                    seats = classes.get((j, lvl), 0.0) * size - held  # free seats in its classes
+                    room[lvl] = min(left, seats + max(0.0, limit - used) * size)
+        out[str(j)] = {"room": room, "load": ", ".join(parts)}
+    return out

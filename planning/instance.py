@@ -1,5 +1,6 @@
 """The model instance of a scenario: options (existing schools and candidate designs), demand
-rows and allowed (village, level, option) pairs with their costs, including boarding."""
+rows and allowed (village, level, option) pairs with their costs, including school-bus riders
+and boarders."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pandas as pd
 from planning._errors import InputError, Problem
 from planning.layers import Layers
 from planning.model import ModelInput
-from planning.plan import SERVES
-from planning.scenario import LEVELS, Scenario
+from planning.plan import LOWER, SERVES, UPPER
+from planning.scenario import LEVELS, Scenario, Travel
 
 
 def all_sites(layers: Layers) -> gpd.GeoSeries:
@@ -63,7 +64,11 @@ def model_options(layers: Layers, scenario: Scenario) -> pd.DataFrame:
             "max_classes": s["classrooms"].astype(float),
             "class_limit": [_limit(rules.max_classes(k)) for k in s["level"]],
             "min_students": np.where(s.index.isin(protected), 0.0, float(rules.min_students)),
-            "max_expand": grow.max_classrooms,
+            "max_expand": np.where(
+                (s["level"] == "teaching_point") & (not grow.teaching_points),
+                0,
+                grow.max_classrooms,
+            ),
             "expand_cost": grow.cost_per_classroom_wan * in_objective,
             "expand_capex": grow.cost_per_classroom_wan,
             "capex": 0.0,
@@ -125,23 +130,74 @@ def model_input(
     for lvl in LEVELS:
         serving = options[options["school_level"].map(lambda k, lvl=lvl: lvl in SERVES[k])]
         p = costs[lvl].merge(serving[["site_id"]].reset_index(names="option_id"), on="site_id")
-        p["boarding"] = ~within_daily_limit(p, scenario, lvl)
+        bus = p["bus"].eq(True) if "bus" in p else False
+        p["boarding"] = ~within_daily_limit(p, scenario, lvl) & ~bus
         # boarding only at a school with boarding places (existing or planned)
         p = p[~p["boarding"] | (options["boarding_places"].reindex(p["option_id"]) > 0).to_numpy()]
         pair_frames.append(p.assign(level=lvl))
-    pairs = pd.concat(pair_frames, ignore_index=True).merge(demand, on=["village_id", "level"])
+    pairs = pd.concat(pair_frames, ignore_index=True)
+    grade_links = None
+    top = scenario.rules.teaching_point_top_grade
+    if top is not None:
+        demand, pairs, grade_links = split_grades(demand, pairs, options, top)
+    pairs = pairs.merge(demand, on=["village_id", "level"])
+    pairs["bus"] = pairs["bus"].eq(True) if "bus" in pairs else False
     pairs["cost"] = _pair_cost(pairs, scenario)
     reach = pairs[["village_id", "level"]].drop_duplicates()
     flag = demand.merge(reach, how="left", indicator=True)["_merge"].to_numpy() == "both"
-    class_size = {lvl: scenario.rules.class_size(lvl) for lvl in LEVELS}
+    levels = LEVELS if grade_links is None else (*LEVELS, LOWER, UPPER)
+    class_size = {lvl: scenario.rules.class_size(lvl) for lvl in levels}
     data = ModelInput(
         demand=demand[flag].reset_index(drop=True),
         options=options,
         pairs=pairs[["village_id", "level", "option_id", "cost", "boarding"]],
         class_size=class_size,
         budget=scenario.costs.budget_wan,
+        grade_links=grade_links,
+        # lower and upper grades at a full school sit in its primary classes, as unsplit villages
+        class_levels=None if grade_links is None else {LOWER: "primary", UPPER: "primary"},
     )
     return data, demand[~flag].reset_index(drop=True)
+
+
+def grade_rows(demand: pd.DataFrame, top_grade: int) -> pd.DataFrame:
+    """The ``primary`` rows of ``demand`` (``village_id, level, students``) as a
+    ``primary_lower`` row (grades 1..``top_grade``) and a ``primary_upper`` row (the rest)
+    each; the six grades are taken as equal cohorts, the lower share rounded half up."""
+    d = demand[demand["level"] == "primary"]
+    lower = np.floor(d["students"] * top_grade / 6 + 0.5).astype(d["students"].dtype)
+    upper = d["students"] - lower
+    return pd.concat(
+        [d.assign(level=LOWER, students=lower), d.assign(level=UPPER, students=upper)],
+        ignore_index=True,
+    )
+
+
+def split_grades(
+    demand: pd.DataFrame, pairs: pd.DataFrame, options: pd.DataFrame, top_grade: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Split the primary demand of villages that can reach a teaching point into
+    ``primary_lower`` (grades 1..``top_grade``: a teaching point or a full school) and
+    ``primary_upper`` (the rest: full primary or nine-year schools only).
+
+    Returns the demand rows, the pairs (without ``students``) and the grade links
+    (``village_id, lower, upper``, see :class:`planning.model.ModelInput`; None when no
+    village reaches a teaching point).
+    """
+    points = options.index[options["school_level"] == "teaching_point"]
+    primary = pairs["level"] == "primary"
+    split = pairs.loc[primary & pairs["option_id"].isin(points), "village_id"].unique()
+    rows = (demand["level"] == "primary") & demand["village_id"].isin(split)
+    parts = grade_rows(demand[rows], top_grade)
+    demand = pd.concat([demand[~rows], parts[parts["students"] > 0]], ignore_index=True)
+    moved = primary & pairs["village_id"].isin(split)
+    p = pairs[moved]
+    pairs = pd.concat(
+        [pairs[~moved], p.assign(level=LOWER), p[~p["option_id"].isin(points)].assign(level=UPPER)],
+        ignore_index=True,
+    )
+    links = pd.DataFrame({"village_id": split, "lower": LOWER, "upper": UPPER})
+    return demand, pairs, (links if len(links) else None)
 
 
 # a boarder goes home once a week: 2 of a day pupil's 10 weekly trips
@@ -158,25 +214,95 @@ def within_daily_limit(table: pd.DataFrame, scenario: Scenario, level: str) -> p
 
 
 def _pair_cost(pairs: pd.DataFrame, scenario: Scenario) -> pd.Series:
-    """Students x km x value per student-km; boarders travel a fifth as often and cost a
-    boarding subsidy each."""
+    """Students x km x value per student-km; bus riders cost a rider's cost each on top;
+    boarders travel a fifth as often and cost a boarding subsidy each."""
     km_cost = pairs["students"] * pairs["distance_m"] / 1000.0 * scenario.costs.student_km_wan
     board = pairs["students"] * scenario.boarding.cost_per_boarder_wan
-    return km_cost.where(~pairs["boarding"], km_cost * BOARDER_TRIP_SHARE + board)
+    ride = pairs["students"] * scenario.school_bus.cost_per_rider_wan
+    cost = km_cost.where(~pairs["bus"], km_cost + ride)
+    return cost.where(~pairs["boarding"], km_cost * BOARDER_TRIP_SHARE + board)
 
 
 def mark_boarders(villages: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
-    """Add ``boarding_<level>``: the village's children of that level board at their school
-    (their trip is beyond the daily limit)."""
+    """Add ``bus_<level>`` (the village's children of that level ride the school bus; kept
+    when the village table has it, else false) and ``boarding_<level>`` (they board at their
+    school: the trip is beyond the daily limit and not a bus ride)."""
     out = villages.copy()
     for lvl in LEVELS:
+        served = out[f"school_{lvl}"].notna()
+        bus = out[f"bus_{lvl}"].eq(True) if f"bus_{lvl}" in out else False
+        out[f"bus_{lvl}"] = served & bus
         trips = pd.DataFrame(
             {"distance_m": out[f"distance_m_{lvl}"], "minutes": out[f"minutes_{lvl}"]}
         )
-        out[f"boarding_{lvl}"] = out[f"school_{lvl}"].notna() & ~within_daily_limit(
-            trips, scenario, lvl
-        )
+        daily = within_daily_limit(trips, scenario, lvl)
+        out[f"boarding_{lvl}"] = served & ~daily & ~out[f"bus_{lvl}"]
     return out
+
+
+def bus_travel(scenario: Scenario) -> Travel | None:
+    """Travel settings of the school bus: every level drives, within its bus limit, at the
+    drive speeds times ``school_bus.speed_factor``; None when no level has a bus. Levels
+    without a bus keep their own settings (use :meth:`SchoolBus.levels` to pick the tables)."""
+    bus = scenario.school_bus
+    if not bus.levels():
+        return None
+    travel = scenario.travel
+    f = bus.speed_factor
+    update: dict[str, object] = {
+        "drive_kmh": {k: v * f for k, v in travel.drive_kmh.items()},
+        "drive_default_kmh": travel.drive_default_kmh * f,
+    }
+    for lvl in bus.levels():
+        update[lvl] = travel.of(lvl).model_copy(
+            update={
+                "mode": "drive",
+                "max_distance_m": bus.max_distance(lvl),
+                "max_minutes": bus.max_minutes(lvl),
+            }
+        )
+    return travel.model_copy(update=update)
+
+
+def with_bus(
+    tables: dict[str, pd.DataFrame], rides: dict[str, pd.DataFrame], scenario: Scenario
+) -> dict[str, pd.DataFrame]:
+    """The trips the model may use, per level, with a ``bus`` column.
+
+    ``tables`` hold each level's trips on its own mode (widened to the boarding limit, see
+    :func:`reach_scenario`); ``rides`` the school-bus trips (:func:`bus_travel`) of the levels
+    with a bus. A (village, site) pair is walked when its own-mode trip is within the daily
+    limit; else it is a bus ride (distance and minutes of the bus) when the bus trip is within
+    the bus limit; else it keeps its own-mode trip (a boarder's, checked in
+    :func:`model_input`). Levels without a bus are returned as they are.
+    """
+    out = dict(tables)
+    for lvl, ride in rides.items():
+        own = tables[lvl]
+        daily = within_daily_limit(own, scenario, lvl)
+        walked = own[daily]
+        bus = _without(ride[_within_bus_limit(ride, scenario, lvl)], walked)
+        far = _without(own[~daily], bus)
+        trips = pd.concat(
+            [walked.assign(bus=False), bus.assign(bus=True), far.assign(bus=False)],
+            ignore_index=True,
+        )
+        out[lvl] = trips.sort_values(["village_id", "site_id"], ignore_index=True)
+    return out
+
+
+def _within_bus_limit(table: pd.DataFrame, scenario: Scenario, level: str) -> pd.Series:
+    bus = scenario.school_bus
+    ok = table["distance_m"] <= (bus.max_distance(level) or 0.0) + 1e-6
+    most = bus.max_minutes(level)
+    return ok & (table["minutes"] <= most + 1e-6) if most is not None else ok
+
+
+def _without(table: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``table`` whose (village_id, site_id) is not in ``other``."""
+    key = ["village_id", "site_id"]
+    taken = pd.MultiIndex.from_frame(other[key])
+    return table[~pd.MultiIndex.from_frame(table[key]).isin(taken)]
 
 
 def reach_scenario(scenario: Scenario) -> Scenario:

@@ -83,16 +83,30 @@ def compliance(schools: pd.DataFrame, scenario: Scenario, *, after: bool) -> dic
 def _beyond_daily(
     villages: pd.DataFrame, scenario: Scenario, level: str
 ) -> tuple[pd.Series, pd.Series]:
-    """Served villages beyond the daily limit, and which of them may board there."""
+    """Served villages beyond the daily limit that do not ride the school bus, and which of
+    them may board there."""
     lt = scenario.travel.of(level)
     d, m = villages[f"distance_m_{level}"], villages[f"minutes_{level}"]
     far = d > lt.max_distance_m + 1e-6
     if lt.max_minutes is not None:
         far |= m > lt.max_minutes + 1e-6
-    far &= villages[f"school_{level}"].notna()
+    far &= villages[f"school_{level}"].notna() & ~_bus_riders(villages, scenario, level)
     board = scenario.boarding.max_distance(level)
     allowed = (d <= board + 1e-6) if board is not None else pd.Series(False, index=d.index)
     return far, allowed
+
+
+def _bus_riders(villages: pd.DataFrame, scenario: Scenario, level: str) -> pd.Series:
+    """Served villages whose children of ``level`` ride the school bus, within its limits."""
+    bus = scenario.school_bus
+    far = bus.max_distance(level)
+    if far is None or f"bus_{level}" not in villages:
+        return pd.Series(False, index=villages.index)
+    ok = villages[f"bus_{level}"].eq(True) & (villages[f"distance_m_{level}"] <= far + 1e-6)
+    most = bus.max_minutes(level)
+    if most is not None:
+        ok &= villages[f"minutes_{level}"] <= most + 1e-6
+    return ok & villages[f"school_{level}"].notna()
 
 
 def township_places(
@@ -153,11 +167,13 @@ def summarise(
         lvl: int(villages.loc[villages[f"school_{lvl}"].isna(), f"children_{lvl}"].sum())
         for lvl in LEVELS
     }
-    over_limit, boarders = 0, {}
+    over_limit, boarders, riders = 0, {}, {}
     for lvl in LEVELS:
         far, allowed = _beyond_daily(villages, scenario, lvl)
         over_limit += int((far & ~allowed).sum())
         boarders[lvl] = int(villages.loc[far & allowed, f"children_{lvl}"].sum())
+        bus = _bus_riders(villages, scenario, lvl)
+        riders[lvl] = int(villages.loc[bus, f"children_{lvl}"].sum())
     after = compliance(schools, scenario, after=True)
     return {
         "scenario": scenario.name,
@@ -176,6 +192,7 @@ def summarise(
             "unassigned": sum(unassigned.values()),
             "unassigned_by_level": unassigned,
             "boarders": boarders,
+            "bus_riders": riders,
         },
         "travel": travel,
         "violations": {
@@ -189,6 +206,7 @@ def summarise(
         "costs_wan": {
             **capital_costs(schools, scenario),
             "boarding": round(sum(boarders.values()) * scenario.boarding.cost_per_boarder_wan, 1),
+            "bus": round(sum(riders.values()) * scenario.school_bus.cost_per_rider_wan, 1),
         },
         "townships": township_places(schools, villages, scenario),
     }

@@ -23,6 +23,9 @@ e_j in {0..E_j} (classrooms added to option j, only where E_j > 0).
                sum_j b_j y_j + sum_j h'_j e_j <= B      (optional: capital budget)
                sum_j y_j = p                            (optional: exactly p open, the CPMP)
                y_a <= y_b or e_a <= e_b                 (optional links between options)
+               x_kj <= x_k'j                            (optional grade links: the lower grades
+                                                         k of a village go to j only with its
+                                                         upper grades k')
 
 a_kj is the assignment cost (e.g. students x km x value per student-km), f_j the cost of having
 j open (running an existing school, building a new one), g_j the cost of closing an existing
@@ -34,9 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -96,6 +101,16 @@ class ModelInput:
     min_size_penalty
         If given, the minimum-size rows become elastic: each student missing costs this much
         (used to explain infeasible scenarios; see ``SolveResult.shortfall``).
+    grade_links
+        Columns ``village_id, lower, upper`` (two demand levels of the village, e.g.
+        ``primary_lower`` and ``primary_upper``): ``x[v, lower, j] <= x[v, upper, j]`` for every
+        option j both rows may use, so the lower grades go to a school that also teaches the
+        village's upper grades only together with them (a teaching point, which the upper
+        grades cannot use, is free).
+    class_levels
+        Demand level -> the level whose classes its students sit in (default: its own level),
+        e.g. ``{"primary_lower": "primary", "primary_upper": "primary"}``: c_jl and the class
+        rows then count the students of all three together.
     """
 
     demand: pd.DataFrame
@@ -106,6 +121,8 @@ class ModelInput:
     budget: float | None = None
     min_size_penalty: float | None = None
     links: pd.DataFrame | None = None
+    grade_links: pd.DataFrame | None = None
+    class_levels: dict[str, str] | None = None
 
     def option_table(self) -> pd.DataFrame:
         """``options`` with every optional column present (defaults filled in)."""
@@ -170,7 +187,9 @@ def build_model(data: ModelInput) -> BuiltModel:
     prob = pulp.LpProblem("school_layout", pulp.LpMinimize)
     y = {j: prob.add_variable(f"y_{n}", cat=pulp.LpBinary) for n, j in enumerate(opts.index)}
     x = [prob.add_variable(f"x_{n}", cat=pulp.LpBinary) for n in range(len(pairs))]
-    pairs = pairs.assign(var=np.arange(len(pairs)))
+    pairs = pairs.assign(
+        var=np.arange(len(pairs)), class_level=pairs["level"].replace(data.class_levels or {})
+    )
     c = _class_vars(prob, data, pairs)
     e = _expansion_vars(prob, opts)
     prob.setObjective(_objective(opts, pairs, x, y, e))
@@ -178,6 +197,7 @@ def build_model(data: ModelInput) -> BuiltModel:
     short = _add_capacity_rows(prob, data, opts, pairs, x, y, c, e)
     _add_option_rows(prob, data, opts, y, e)
     _add_unreached_rows(prob, opts, pairs, y)
+    _add_grade_rows(prob, data, pairs, x)
     seconds = time.perf_counter() - start
     logger.info(
         "model: %d assignment, %d open, %d class variables, built in %.1f s",
@@ -229,7 +249,7 @@ def _class_vars(
 ) -> dict[tuple[str, str], pulp.LpVariable]:
     if data.class_size is None:
         return {}
-    used = pairs[["option_id", "level"]].drop_duplicates().itertuples(index=False)
+    used = pairs[["option_id", "class_level"]].drop_duplicates().itertuples(index=False)
     return {
         (j, lvl): prob.add_variable(f"c_{n}", lowBound=0, cat=pulp.LpInteger)
         for n, (j, lvl) in enumerate(used)
@@ -307,16 +327,35 @@ def _add_class_rows(
 ) -> None:
     """Integer classes per level hold the students; classes fit the rooms and the type's limit."""
     j = opt.name
-    for lvl, lrows in rows.groupby("level", sort=False):
+    for lvl, lrows in rows.groupby("class_level", sort=False):
         size = float(data.class_size[lvl])  # type: ignore[index]
         terms = [(x[i], float(s)) for i, s in zip(lrows["var"], lrows["students"], strict=True)]
         prob += pulp.LpAffineExpression([*terms, (c[(j, lvl)], -size)]) <= 0
-    classes = [(c[(j, lvl)], 1.0) for lvl in rows["level"].unique()]
+    classes = [(c[(j, lvl)], 1.0) for lvl in rows["class_level"].unique()]
     if pd.notna(opt["max_classes"]):
         extra = [(ej, -1.0)] if ej is not None else []
         prob += pulp.LpAffineExpression([*classes, (yj, -float(opt["max_classes"])), *extra]) <= 0
     if pd.notna(opt["class_limit"]):
         prob += pulp.LpAffineExpression([*classes, (yj, -float(opt["class_limit"]))]) <= 0
+
+
+def _add_grade_rows(
+    prob: pulp.LpProblem, data: ModelInput, pairs: pd.DataFrame, x: list[pulp.LpVariable]
+) -> None:
+    """x[v, lower, j] <= x[v, upper, j] for the options j both demand rows may use."""
+    if data.grade_links is None or data.grade_links.empty:
+        return
+    key = pairs[["village_id", "level", "option_id", "var"]]
+    links = data.grade_links[["village_id", "lower", "upper"]]
+    lower = links.merge(key, left_on=["village_id", "lower"], right_on=["village_id", "level"])
+    both = lower.merge(
+        key,
+        left_on=["village_id", "upper", "option_id"],
+        right_on=["village_id", "level", "option_id"],
+        suffixes=("_lower", "_upper"),
+    )
+    for a, b in zip(both["var_lower"], both["var_upper"], strict=True):
+        prob += pulp.LpAffineExpression([(x[a], 1.0), (x[b], -1.0)]) <= 0
 
 
 def _add_unreached_rows(
@@ -418,7 +457,11 @@ def solve(
         )
     if relax:
         return _read_relaxation(model, solver, seconds)
-    return _read_solution(model, solver, seconds)
+    result = _read_solution(model, solver, seconds)
+    if getattr(backend, "interrupted", False) and result.status != "optimal":
+        logger.warning("interrupted after %.0f s: keeping the best plan found so far", seconds)
+        result = dataclasses.replace(result, status="interrupted")
+    return result
 
 
 def _set_start_values(model: BuiltModel, plan: pd.DataFrame) -> None:
@@ -433,20 +476,30 @@ def _set_start_values(model: BuiltModel, plan: pd.DataFrame) -> None:
         var.setInitialValue(1.0 if on else 0.0)
     open_ids = set(plan["option_id"])
     for j, var in model.y.items():
-        var.setInitialValue(1.0 if j in open_ids else 0.0)
+        _start(var, 1.0 if j in open_ids else 0.0)
     if not model.c:
         return
     rows = model.pair_rows[chosen]
-    load = rows.groupby(["option_id", "level"])["students"].sum()
+    load = rows.groupby(["option_id", "class_level"])["students"].sum()
     needed: dict[str, float] = {}
     for (j, lvl), var in model.c.items():
         size = model.data.class_size[lvl]  # type: ignore[index]
         classes = float(np.ceil(load.get((j, lvl), 0.0) / size - 1e-9))
-        var.setInitialValue(classes)
+        _start(var, classes)
         needed[j] = needed.get(j, 0.0) + classes
     rooms = model.data.options["max_classes"]
     for j, var in model.e.items():
-        var.setInitialValue(max(0.0, needed.get(j, 0.0) - float(rooms.get(j, 0.0))))
+        _start(var, max(0.0, needed.get(j, 0.0) - float(rooms.get(j, 0.0))))
+
+
+def _start(var: pulp.LpVariable, value: float) -> None:
+    """A start value within the variable's bounds (forced decisions fix some of them); the
+    solver checks the whole start and drops it if it breaks a constraint."""
+    if var.lowBound is not None:
+        value = max(value, float(var.lowBound))
+    if var.upBound is not None:
+        value = min(value, float(var.upBound))
+    var.setInitialValue(value)
 
 
 def _make_solver(
@@ -491,9 +544,33 @@ class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
         super().__init__(*args, **kwargs)
         self.warm = warm
 
+    interrupted = False
+
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         with _c_stdout_silenced():
             return int(super().actualSolve(lp))
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        """Solve in HiGHS's own thread; Ctrl-C asks HiGHS to stop and keeps its best plan.
+
+        HiGHS checks the request at its next callback (milliseconds); a second Ctrl-C while it
+        stops is absorbed the same way.
+        """
+        highs = lp.solverModel
+        highs.HandleUserInterrupt = True
+        highs.startSolve()
+        while True:
+            try:
+                if highs.wait(0.1)[0]:
+                    return
+            except KeyboardInterrupt:
+                self.interrupted = True
+                highs.cancelSolve()
+
+    def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:
+        if self.interrupted and lp.solverModel.getInfo().primal_solution_status != 2:
+            raise KeyboardInterrupt  # stopped before any plan: stop like Ctrl-C anywhere else
+        return tuple(super().findSolutionValues(lp))  # type: ignore[return-value]
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:
         super().buildSolverModel(lp)
@@ -506,20 +583,37 @@ class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
             lp.solverModel.setSolution(start)
 
 
+_SILENCE_LOCK = threading.Lock()
+_silence_depth = 0
+_saved_stdout = -1
+
+
 @contextlib.contextmanager
 def _c_stdout_silenced() -> Iterator[None]:
-    """Send file descriptor 1 to /dev/null (the banner is printed by HiGHS's C++ code)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+    """Send file descriptor 1 to /dev/null (the banner is printed by HiGHS's C++ code).
+
+    Solves may run in several threads of one process (e.g. a Dask worker with threads): the
+    first one in redirects, the last one out restores, so stdout is never lost.
+    """
+    global _silence_depth, _saved_stdout
+    with _SILENCE_LOCK:
+        if _silence_depth == 0:
+            sys.stdout.flush()
+            _saved_stdout = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        _silence_depth += 1
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
+        yield
     finally:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).fflush(None)  # C stdio buffers when piped: flush into /dev/null
-        os.dup2(saved, 1)
-        os.close(saved)
+        with _SILENCE_LOCK:
+            _silence_depth -= 1
+            if _silence_depth == 0:
+                with contextlib.suppress(OSError, AttributeError):
+                    ctypes.CDLL(None).fflush(None)  # C stdio buffers when piped: into /dev/null
+                os.dup2(_saved_stdout, 1)
+                os.close(_saved_stdout)
 
 
 def _read_solution(model: BuiltModel, solver: str, seconds: float) -> SolveResult:

@@ -121,9 +121,11 @@ def optimize(
 
 def _supported(data: ModelInput) -> bool:
     """Whether the relaxation understands every field of ``data`` (else: the plain MIP)."""
+    if data.demand.empty or data.pairs.empty:
+        return False
     for f in dataclasses.fields(data):
-        if f.name not in KNOWN_FIELDS and getattr(data, f.name) != f.default:
-            return False
+        if f.name not in KNOWN_FIELDS and getattr(data, f.name) is not f.default:
+            return False  # every other field defaults to None
     return relaxable(data)
 
 
@@ -143,6 +145,7 @@ class _Run:
         self.limit = time_limit_s
         self.build_seconds = 0.0
         self.stats: dict[str, Any] = {}
+        self.interrupted = False  # Ctrl-C stopped a MIP: no further search, best plan kept
 
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.start)
@@ -329,6 +332,8 @@ class _Run:
         try:
             result = self.mip(_restricted(arr, keep, closed), best.table_or_none(), self.left() / 2)
         except (InfeasiblePlanError, SolverError):
+            if self.interrupted:
+                raise KeyboardInterrupt from None  # stopped before any plan
             result = self.mip(self.data, None, self.left())
             return self.finish(result, max(lower, result.bound or -math.inf))
         return self.finish(result, lower)
@@ -390,10 +395,14 @@ class _Run:
         warm: pd.DataFrame | None,
         seconds: float,
         options: dict[str, Any] | None = None,
+        *,
+        certify: bool = False,
     ) -> SolveResult:
+        if self.interrupted and not certify:
+            raise SolverError("interrupted (Ctrl-C): no further search")
         model = build_model(data)
         self.build_seconds += model.seconds
-        return solve(
+        result = solve(
             model,
             solver=self.solver,
             time_limit_s=max(0.5, seconds - model.seconds),
@@ -402,6 +411,9 @@ class _Run:
             warm_start=warm,
             options=options if self.solver == "highs" else None,
         )
+        if result.status == "interrupted":
+            self.interrupted = True
+        return result
 
     def certify(self, arr: Arrays, plan: np.ndarray | None) -> SolveResult:
         """Let the solver read back a plan (classes, expansions, exact objective)."""
@@ -409,7 +421,7 @@ class _Run:
         only = np.zeros(len(arr.pk), dtype=bool)
         only[plan] = True
         data = _restricted(arr, only, np.zeros(arr.n_options, dtype=bool))
-        return self.mip(data, None, max(self.left(), 10.0))
+        return self.mip(data, None, max(self.left(), 10.0), certify=True)
 
     def finish(self, result: SolveResult, bound: float | None) -> SolveResult:
         """Final status, bound and gap of the full model."""
@@ -423,6 +435,8 @@ class _Run:
             bound = min(bound, result.objective)
             gap = max(0.0, result.objective - bound) / max(abs(result.objective), 1e-9)
             status = "optimal" if gap <= 1e-6 else "feasible"
+        if self.interrupted and status != "optimal":
+            status = "interrupted"
         stats = {**result.stats, **self.stats}
         return dataclasses.replace(
             result,

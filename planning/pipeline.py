@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,16 +21,20 @@ from planning._atomic import swap_into_place, temp_folder
 from planning._errors import InfeasiblePlanError, InputError, Problem
 from planning.instance import (
     all_sites,
+    bus_travel,
+    grade_rows,
     mark_boarders,
     model_input,
     model_options,
     protected_ids,
     reach_scenario,
+    with_bus,
 )
 from planning.layers import Layers, load_layers
 from planning.metrics import summarise
 from planning.model import ModelInput, SolveResult, build_model, solve
-from planning.plan import SERVES, Plan, school_table, village_table
+from planning.optimize import optimize
+from planning.plan import SERVES, UPPER, Plan, fold_grades, school_table, village_table
 from planning.projection import children_in_year as projection_children
 from planning.provenance import provenance
 from planning.scenario import LEVELS, Scenario, load_scenario
@@ -51,16 +56,21 @@ def travel_costs(
     long_leg_m: float = 1000.0,
     roads_class_column: str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], str]:
-    """Village -> site travel tables per level, and how they were measured.
+    """Village -> site travel tables per level (the trips the model may use), and how they
+    were measured.
 
-    With a road file (OSM XML or PBF, or a road layer), costs follow the roads with each
-    level's mode; the parsed graph and the tables are cached on disk (``cache_dir``, default
-    ``$SCHOOLPLAN_CACHE`` or ``~/.cache/schoolplan``). Villages far from any road or whose
-    roads reach no school, and village or school layers sitting off the roads the way a
-    GCJ-02 / BD-09 shift explains, are added to ``layers.warnings``. ``dem`` (a raster,
-    metres) adds a slope penalty to walking and cycling; ``bike_kmh`` is the cycling speed
-    (km/h); ``roads_class_column`` names the road-class column of a GIS road layer. Without
-    roads: great-circle distance x ``travel.detour_factor``, labelled ``straight_line x F``.
+    Each level's trips are on its own mode within its daily limit, widened to the boarding
+    limit (:func:`planning.instance.reach_scenario`); with a school bus, pairs beyond the daily
+    limit but within the bus limit are bus rides (column ``bus``, see
+    :func:`planning.instance.with_bus`). With a road file (OSM XML or PBF, or a road layer),
+    costs follow the roads with each level's mode; the parsed graph and the tables are cached
+    on disk (``cache_dir``, default ``$SCHOOLPLAN_CACHE`` or ``~/.cache/schoolplan``).
+    Villages far from any road or whose roads reach no school, and village or school layers
+    sitting off the roads the way a GCJ-02 / BD-09 shift explains, are added to
+    ``layers.warnings``. ``dem`` (a raster, metres) adds a slope penalty to walking and
+    cycling; ``bike_kmh`` is the cycling speed (km/h); ``roads_class_column`` names the
+    road-class column of a GIS road layer. Without roads: great-circle distance x
+    ``travel.detour_factor``, labelled ``straight_line x F``.
     """
     from planning.network import add_dem, load_roads
 
@@ -74,17 +84,22 @@ def travel_costs(
             use_cache=use_cache,
         )
         roads = add_dem(roads, dem) if dem is not None else roads
-    tables, method, report = cost_tables.level_tables(
+    tables_of = partial(
+        cost_tables.level_tables,
         roads,
         layers.villages.geometry,
         all_sites(layers),
-        scenario.travel,
-        levels=LEVELS,
         bike_kmh=bike_kmh,
         long_leg_m=long_leg_m,
         cache_dir=cache_dir,
         use_cache=use_cache,
     )
+    tables, method, report = tables_of(reach_scenario(scenario).travel, levels=LEVELS)
+    bus = bus_travel(scenario)
+    if bus is not None:
+        rides, _, bus_report = tables_of(bus, levels=scenario.school_bus.levels())
+        tables = with_bus(tables, rides, scenario)
+        report = pd.concat([report, bus_report], ignore_index=True)
     layers.warnings.extend(
         Problem(
             str(scenario.data.roads),
@@ -144,7 +159,7 @@ def load_inputs(scenario: Scenario) -> Layers:
 def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
     """Run the whole flow for one scenario and return the plan (nothing written)."""
     layers = load_inputs(scenario)
-    costs, method = travel_costs(layers, reach_scenario(scenario))
+    costs, method = travel_costs(layers, scenario)
     options = model_options(layers, scenario)
     data, unreachable = model_input(layers, scenario, costs, options)
     data = actions.apply_actions(data, scenario)
@@ -167,6 +182,9 @@ def plan_scenario(scenario: Scenario) -> tuple[Plan, Layers]:
         result = _solve(data, scenario, layers, options)
     logger.info("solved: %s, objective %.1f, gap %s", result.status, result.objective, result.gap)
     fixed = data.pairs.groupby(["village_id", "level"]).size().loc[lambda n: n == 1].index
+    fixed = pd.MultiIndex.from_frame(
+        fixed.to_frame(index=False).replace({"level": {UPPER: "primary"}})
+    )
     plan = _make_plan(layers, scenario, options, result, costs, method, fixed)
     plan.summary["warnings"] += lost
     return _with_routes(plan, layers, scenario), layers
@@ -180,12 +198,16 @@ def _with_routes(plan: Plan, layers: Layers, scenario: Scenario) -> Plan:
     from planning.network import load_roads
 
     roads = load_roads(scenario.data.roads, crs=layers.crs)
-    travel = reach_scenario(scenario).travel
+    travel, bus = reach_scenario(scenario).travel, bus_travel(scenario)
+    points, sites = layers.villages.geometry, all_sites(layers)
     frames = []
     for lvl in LEVELS:
         v = plan.villages[plan.villages[f"school_{lvl}"].notna()]
         pairs = pd.DataFrame({"village_id": v.index, "site_id": v[f"school_{lvl}"].to_numpy()})
-        lines = level_routes(roads, travel, lvl, layers.villages.geometry, all_sites(layers), pairs)
+        lines = level_routes(roads, travel, lvl, points, sites, pairs)
+        rides = v[f"bus_{lvl}"].to_numpy(dtype=bool)
+        if bus is not None and rides.any():  # bus riders: the bus's route on the drivable roads
+            lines[rides] = level_routes(roads, bus, lvl, points, sites, pairs[rides]).to_numpy()
         frames.append(
             gpd.GeoDataFrame(
                 {"village_id": pairs["village_id"], "level": lvl, "school_id": pairs["site_id"]},
@@ -308,12 +330,16 @@ def _solve(
     """Solve; if the solver proves there is no plan, explain why in the planner's terms."""
     s = scenario.solver
     try:
-        return solve(
-            build_model(data),
-            solver=s.name,
-            time_limit_s=s.time_limit_s,
-            mip_gap=s.mip_gap,
-            threads=s.threads,
+        if s.strategy == "mip":
+            return solve(
+                build_model(data),
+                solver=s.name,
+                time_limit_s=s.time_limit_s,
+                mip_gap=s.mip_gap,
+                threads=s.threads,
+            )
+        return optimize(
+            data, solver=s.name, time_limit_s=s.time_limit_s, mip_gap=s.mip_gap, threads=s.threads
         )
     except InfeasiblePlanError:
         lines = diagnose.forced_closed_report(data, layers.villages)
@@ -325,6 +351,8 @@ def _solve(
         if not lines:
             lines += diagnose.elastic_min_size_report(data, scenario, names)
         lines += diagnose.budget_report(data, scenario)
+        if not lines:
+            lines = diagnose.unplaced_report(data, scenario, layers.villages, names)
         if not lines:
             lines = [
                 "the rules conflict in combination (class sizes, class-count limits, "
@@ -349,17 +377,31 @@ def _make_plan(
     allowed school (a planner's merge or assignment) and are never moved by repairs."""
     site_of = options["site_id"]
     assigned = result.assignment.assign(school_id=lambda a: site_of.loc[a["option_id"]].to_numpy())
-    assigned = assigned.merge(result_demand(layers), on=["village_id", "level"])
+    demand = result_demand(layers)
+    top = scenario.rules.teaching_point_top_grade
+    if top is not None:  # teaching points teach grades 1..top: fold the grades into primary
+        demand = pd.concat([demand, grade_rows(demand, top)], ignore_index=True)
+    assigned = assigned.merge(demand, on=["village_id", "level"])
+    assigned, lower = fold_grades(assigned, demand)
     result_rows = assigned
-    schools = school_table(layers.schools, layers.candidates, options, result, assigned, scenario)
+    schools = school_table(
+        layers.schools, layers.candidates, options, result, pd.concat([assigned, lower]), scenario
+    )
     areas = catch.village_areas(layers.villages, layers.boundary)
     assigned, changes, exclaves = _contiguity(assigned, areas, schools, costs, layers, scenario)
     assigned, changes = _keep_fixed(assigned, result_rows, changes, fixed)
     if len(changes):
         schools = school_table(
-            layers.schools, layers.candidates, options, result, assigned, scenario
+            layers.schools,
+            layers.candidates,
+            options,
+            result,
+            pd.concat([assigned, lower]),
+            scenario,
         )
-    villages = mark_boarders(village_table(layers.villages, assigned, costs), scenario)
+    lower_grades = lower if top is not None else None
+    villages = village_table(layers.villages, assigned, costs, lower=lower_grades)
+    villages = mark_boarders(villages, scenario)
     summary = summarise(
         schools, villages, scenario, solve=_solve_info(result), travel_method=method
     )
@@ -389,6 +431,7 @@ def _solve_info(result: SolveResult) -> dict[str, object]:
         "bound": None if result.bound is None else round(result.bound, 3),
         "gap": result.gap,
         "solver": result.solver,
+        "strategy": result.stats.get("strategy", "mip"),
         "solve_seconds": round(result.seconds, 2),
         "build_seconds": round(result.build_seconds, 2),
     }
@@ -417,14 +460,18 @@ def _contiguity(
         if not scenario.catchments.repair_contiguity:
             exclaves.append(catch.find_exclaves(assigned, areas, level=lvl, sites=schools.geometry))
             continue
+        slack = catch.capacity_slack(
+            schools, assigned, level=lvl, class_size=sizes, max_classes=limits
+        )
+        if lvl == "primary" and rules.teaching_point_top_grade is not None:
+            # teaching points take no upper grades, so no village moved by a repair
+            slack = slack.drop(schools.index[schools["level"] == "teaching_point"], errors="ignore")
         fix = catch.repair_contiguity(
             assigned,
             areas,
             costs[lvl],
             level=lvl,
-            slack=catch.capacity_slack(
-                schools, assigned, level=lvl, class_size=sizes, max_classes=limits
-            ),
+            slack=slack,
             max_distance_m=scenario.travel.of(lvl).max_distance_m,
             max_minutes=scenario.travel.of(lvl).max_minutes,
             sites=schools.geometry,

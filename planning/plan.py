@@ -18,6 +18,9 @@ SERVES = {
     "junior": ("junior",),
     "nine_year": ("primary", "junior"),
 }
+# demand levels of the villages that can reach a teaching point, when teaching points teach only
+# the lower grades (``rules.teaching_point_top_grade``): grades 1..N and N+1..6
+LOWER, UPPER = "primary_lower", "primary_upper"
 
 
 @dataclass(frozen=True)
@@ -133,20 +136,86 @@ def _new_schools(
     )
 
 
+def fold_grades(assigned: pd.DataFrame, demand: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fold the ``primary_lower`` / ``primary_upper`` rows of an assignment back into
+    ``primary``.
+
+    Parameters
+    ----------
+    assigned : pandas.DataFrame
+        ``village_id, level, school_id, students`` (students of the row's grades).
+    demand : pandas.DataFrame
+        ``village_id, level, students``, with the grade rows.
+
+    Returns
+    -------
+    main : pandas.DataFrame
+        One row per assigned village and level. A village's primary row is the school of its
+        upper grades, holding its lower grades too when they go there; the school of its lower
+        grades when it has no upper-grade children.
+    lower : pandas.DataFrame
+        Lower grades (level ``primary``) taught elsewhere than the village's upper grades: at a
+        teaching point, or unassigned upper grades.
+    """
+    grades = assigned["level"].isin([LOWER, UPPER])
+    low = assigned[assigned["level"] == LOWER].set_index("village_id")
+    up = assigned[assigned["level"] == UPPER].set_index("village_id")
+    wants_up = demand.loc[(demand["level"] == UPPER) & (demand["students"] > 0), "village_id"]
+    up_school = up["school_id"].reindex(low.index)
+    together = up_school.eq(low["school_id"]).to_numpy()
+    alone = (up_school.isna() & ~low.index.isin(wants_up)).to_numpy()
+    added = low.loc[together, "students"].reindex(up.index).fillna(0)
+    up["students"] = (up["students"] + added).astype(up["students"].dtype)
+    main = pd.concat(
+        [assigned[~grades], up.reset_index(), low[alone].reset_index()], ignore_index=True
+    )
+    main.loc[main["level"].isin([LOWER, UPPER]), "level"] = "primary"
+    lower = low[~together & ~alone].reset_index().assign(level="primary")
+    return main, lower
+
+
 def village_table(
-    villages: gpd.GeoDataFrame, assigned: pd.DataFrame, costs: dict[str, pd.DataFrame]
+    villages: gpd.GeoDataFrame,
+    assigned: pd.DataFrame,
+    costs: dict[str, pd.DataFrame],
+    *,
+    lower: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
-    """Villages with their school and travel per level (NaN where unassigned)."""
+    """Villages with their school and travel per level (NaN where unassigned), and
+    ``bus_<level>`` where the travel tables have a ``bus`` column (the trip is a bus ride).
+
+    With ``lower`` (see :func:`fold_grades`): ``school_primary_lower``, ``children_primary_lower``
+    and ``distance_m_primary_lower`` / ``minutes_primary_lower``, the school and trip of the
+    village's lower primary grades where they are not taught at ``school_primary`` (NaN and 0
+    elsewhere).
+    """
     out = villages.copy()
     for lvl in LEVELS:
-        a = assigned[assigned["level"] == lvl][["village_id", "school_id"]]
-        a = a.merge(
-            costs[lvl],
-            left_on=["village_id", "school_id"],
-            right_on=["village_id", "site_id"],
-            how="left",
-        ).set_index("village_id")
+        a = _with_trips(assigned[assigned["level"] == lvl], costs[lvl])
         out[f"school_{lvl}"] = a["school_id"].reindex(out.index)
         out[f"distance_m_{lvl}"] = a["distance_m"].reindex(out.index)
         out[f"minutes_{lvl}"] = a["minutes"].reindex(out.index)
+        if "bus" in a:
+            out[f"bus_{lvl}"] = a["bus"].reindex(out.index).eq(True)
+    if lower is not None:
+        a = _with_trips(lower, costs["primary"])
+        out["school_primary_lower"] = a["school_id"].reindex(out.index)
+        out["children_primary_lower"] = a["students"].reindex(out.index).fillna(0).astype(int)
+        out["distance_m_primary_lower"] = a["distance_m"].reindex(out.index)
+        out["minutes_primary_lower"] = a["minutes"].reindex(out.index)
     return out
+
+
+def _with_trips(assigned: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``village_id, school_id[, students]`` with their trip, indexed by village."""
+    cols = [c for c in ("village_id", "school_id", "students") if c in assigned]
+    return (
+        assigned[cols]
+        .merge(
+            costs,
+            left_on=["village_id", "school_id"],
+            right_on=["village_id", "site_id"],
+            how="left",
+        )
+        .set_index("village_id")
+    )

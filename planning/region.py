@@ -10,9 +10,11 @@ number asked for:
   school, and no school takes the 1,700 pupils of the largest community;
 - **more villages**: every village is split into village groups (村民小组), more for bigger
   villages (in proportion to population);
-- **fewer villages** (small counties for tests): a random subset is kept and the others are
-  left out with their children, so every kept village still reaches the schools it reached and
-  no school is asked for more places than the county had.
+- **fewer villages** (small counties for tests, a benchmark that fits a small machine): the
+  big villages are split as for the generator's count, then a random subset is kept and the
+  others are left out with their children, so every kept village still reaches the schools it
+  reached, none is too big for one school, and no school is asked for more places than the
+  county had.
 
 Groups lie 40-200 m around their village, on its side of the river; population and children
 are shared out at random in whole persons, so every total is unchanged. Schools, candidate
@@ -39,8 +41,8 @@ COUNTS: tuple[str, ...] = ("population", "children_primary", "children_junior")
 """Village columns in persons: shared out in whole persons when villages are split."""
 
 MAX_PEOPLE = 3000
-"""With the generator's own count, a village gets one group per started ``MAX_PEOPLE``
-residents."""
+"""With the generator's own count or fewer, a village gets one group per started
+``MAX_PEOPLE`` residents."""
 _NEAR_M, _FAR_M = 40.0, 200.0  # metres between a village and its groups
 
 
@@ -94,12 +96,14 @@ def resize_villages(
     v = gpd.read_file(villages_file)
     rng = np.random.default_rng(seed)
     pop = v["population"].to_numpy(float)
+    big = np.ceil(pop / MAX_PEOPLE).astype(int)  # one group per started MAX_PEOPLE residents
+    groups = big
+    if n is not None and n > big.sum():
+        groups = 1 + _largest_remainder(n - len(v), pop)
+    river = gpd.read_file(river_file).to_crs(v.estimate_utm_crs()).union_all()
+    v = split_villages(v, groups, rng=rng, river=river)
     if n is not None and n < len(v):
         v = thin_villages(v, n, rng=rng)
-    elif n is None or n > len(v):
-        groups = np.ceil(pop / MAX_PEOPLE) if n is None else 1 + _largest_remainder(n - len(v), pop)
-        river = gpd.read_file(river_file).to_crs(v.estimate_utm_crs()).union_all()
-        v = split_villages(v, groups.astype(int), rng=rng, river=river)
     tmp = villages_file.with_name(f".{villages_file.stem}.tmp{villages_file.suffix}")
     try:
         v.to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=6)

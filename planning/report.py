@@ -240,6 +240,22 @@ def _headline(plan: Plan, lang: str) -> list[tuple[str, str]]:
         mean = travel.get(level, {}).get("mean_m")
         km = MISSING if mean is None else number(mean / 1000, 1)
         cards.append((t("report_mean_travel", lang, level=t(f"level_{level}", lang)), km))
+    return cards + _transport_cards(s, lang)
+
+
+def _transport_cards(s: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+    """Bus riders and boarders per level, and their costs; only where the plan has any."""
+    cards = []
+    costs = s.get("costs_wan", {})
+    for key, cost in (("bus_riders", "bus"), ("boarders", "boarding")):
+        counts = s.get("students", {}).get(key) or {}
+        if not any(counts.values()):
+            continue
+        for level in LEVELS:
+            if counts.get(level):
+                name = t(f"level_{level}", lang)
+                cards.append((t(f"report_{key}", lang, level=name), number(counts[level], 0)))
+        cards.append((t(f"report_{cost}_cost", lang), number(costs.get(cost), 1)))
     return cards
 
 

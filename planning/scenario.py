@@ -111,10 +111,17 @@ class Boarding(_Strict):
     boarding places, up to a longer limit, at a cost per boarder."""
 
     junior_max_distance_m: float | None = Field(
-        None, gt=0, description="Junior students may board up to this far, metres; null: no."
+        None,
+        gt=0,
+        description="Junior students may board up to this far, metres on the level's own "
+        "network; null: no. Only trips beyond the daily limit board, and beyond the school-bus "
+        "limit when a bus runs for the level (`school_bus`).",
     )
     primary_max_distance_m: float | None = Field(
-        None, gt=0, description="Primary pupils may board up to this far, metres; null: no."
+        None,
+        gt=0,
+        description="Primary pupils may board up to this far, metres; null: no. As "
+        "`junior_max_distance_m`.",
     )
     cost_per_boarder_wan: float = Field(
         0.5, ge=0, description="Cost of one boarder over the plan horizon (subsidy, care), 万元."
@@ -125,6 +132,62 @@ class Boarding(_Strict):
 
     def max_distance(self, level: str) -> float | None:
         return self.primary_max_distance_m if level == "primary" else self.junior_max_distance_m
+
+
+class SchoolBus(_Strict):
+    """School bus (校车): children whose trip on their level's own mode is beyond the daily
+    limit may ride a bus to a school within the bus limit, on the drivable network, at a cost
+    per rider.
+
+    Each (village, school) trip has one way of travel, fixed by its length: within the daily
+    limit (``travel.<level>``) the children walk (or cycle); beyond it, within the bus limit,
+    they ride the bus (and go home every day); beyond the bus limit, within the boarding limit
+    and at a school with boarding places, they board. The optimizer then picks each village's
+    school by total cost, so a village may ride the bus to a near school rather than board at a
+    far one, or the reverse, whichever costs less.
+    """
+
+    primary_max_distance_m: float | None = Field(
+        None,
+        gt=0,
+        description="Primary pupils beyond the daily limit may ride a school bus up to this "
+        "far, metres on the drivable network; null (default): no bus for primary.",
+    )
+    primary_max_minutes: float | None = Field(
+        None, gt=0, description="Longest primary bus ride, minutes; null: no time limit."
+    )
+    junior_max_distance_m: float | None = Field(
+        None,
+        gt=0,
+        description="Junior students beyond the daily limit may ride a school bus up to this "
+        "far, metres on the drivable network; null (default): no bus for junior.",
+    )
+    junior_max_minutes: float | None = Field(
+        None, gt=0, description="Longest junior bus ride, minutes; null: no time limit."
+    )
+    cost_per_rider_wan: float = Field(
+        1.0,
+        ge=0,
+        description="Cost of one bus rider over the plan horizon (vehicle, driver, escort: "
+        "about 2,000 yuan a year for five years), 万元; the trip itself also costs "
+        "`costs.student_km_wan` per km, as any trip.",
+    )
+    speed_factor: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Bus speed as a share of `travel.drive_kmh` (stops on the way, e.g. 0.8).",
+    )
+
+    def max_distance(self, level: str) -> float | None:
+        return self.primary_max_distance_m if level == "primary" else self.junior_max_distance_m
+
+    def max_minutes(self, level: str) -> float | None:
+        return self.primary_max_minutes if level == "primary" else self.junior_max_minutes
+
+    def levels(self) -> tuple[str, ...]:
+        """The levels a bus runs for."""
+        return tuple(lvl for lvl in LEVELS if self.max_distance(lvl) is not None)
 
 
 class Rules(_Strict):
@@ -159,9 +222,21 @@ class Rules(_Strict):
         description="If true, villages that no school can reach within the limits are left "
         "unassigned and reported; if false (default) the run stops and lists them.",
     )
+    teaching_point_top_grade: int | None = Field(
+        None,
+        ge=1,
+        le=5,
+        description="Highest grade teaching points (教学点) teach: a village that can reach one "
+        "sends grades 1..N there or to a full primary / nine-year school, and grades N+1..6 to "
+        "a full school within reach (grades split by the share N/6 of its primary children); "
+        "null: a teaching point teaches all six grades like a small primary school.",
+    )
 
     def class_size(self, level: str) -> int:
-        return self.class_size_primary if level == "primary" else self.class_size_junior
+        """Students per class of a demand level (``primary_lower`` / ``primary_upper``, the
+        grades of a teaching point's villages, count as primary)."""
+        primary = level.split("_")[0] == "primary"
+        return self.class_size_primary if primary else self.class_size_junior
 
     def max_classes(self, school_level: str) -> int | None:
         """Class-count limit of a school of ``school_level`` (teaching points as primary)."""
@@ -181,6 +256,12 @@ class Expansion(_Strict):
     )
     cost_per_classroom_wan: float = Field(
         120.0, ge=0, description="Cost of one added classroom with its share of space, 万元."
+    )
+    teaching_points: bool = Field(
+        False,
+        description="Whether the optimizer may also expand teaching points (教学点); by default "
+        "they keep their rooms (they are not meant to grow into full schools). A planner's own "
+        "`expand` action applies either way.",
     )
 
 
@@ -346,6 +427,11 @@ class SolverSettings(_Strict):
         0.0, ge=0, lt=1, description="Relative gap at which to stop; 0 asks for a proven optimum."
     )
     threads: int | None = Field(None, gt=0, description="Solver threads; default: solver's own.")
+    strategy: Literal["auto", "mip"] = Field(
+        "auto",
+        description="auto: bounds, heuristics and proven reductions around the MIP "
+        "(planning.optimize), the MIP alone where they do not apply; mip: the full MIP only.",
+    )
 
 
 class Close(_Strict):
@@ -456,6 +542,13 @@ class Scenario(_Strict):
     new_school_types: list[SchoolType] = Field(default_factory=list)
     expansion: Expansion = Expansion()
     boarding: Boarding = Boarding()
+    school_bus: SchoolBus = Field(
+        default_factory=SchoolBus,
+        description="School bus (校车), off by default. A trip within the daily limit is "
+        "walked (or cycled), one beyond it but within the bus limit is a bus ride, one beyond "
+        "the bus limit a boarder's (see `boarding`); the optimizer weighs rider and boarder "
+        "costs when it picks each village's school.",
+    )
     costs: Costs = Costs()
     demand: DemandSettings = DemandSettings()
     projection: ProjectionSettings = ProjectionSettings()
@@ -479,14 +572,54 @@ class Scenario(_Strict):
                     f"actions[{n}]: unknown school type {act.build!r}; "
                     f"new_school_types has {sorted(types)}"
                 )
+        if self.rules.teaching_point_top_grade is not None and self.phasing.years:
+            raise ValueError(
+                "rules.teaching_point_top_grade is not supported with phasing.years yet: "
+                "plan the target years one scenario each"
+            )
         if self.projection.base_year is not None and self.demand.census is None:
             raise ValueError("projection needs demand.census (the age profile comes from it)")
+        _check_bus(self)
         if not self.costs.capital_in_objective and self.costs.budget_wan is None:
             raise ValueError(
                 "costs.capital_in_objective is false but costs.budget_wan is not set: "
                 "nothing would limit building"
             )
         return self
+
+
+def _check_bus(scenario: Scenario) -> None:
+    """The school bus must extend the daily trip of a walking (or cycling) level and stop
+    short of the boarding limit."""
+    bus, travel, board = scenario.school_bus, scenario.travel, scenario.boarding
+    for lvl in LEVELS:
+        far = bus.max_distance(lvl)
+        if far is None:
+            if bus.max_minutes(lvl) is not None:
+                raise ValueError(
+                    f"school_bus.{lvl}_max_minutes is set but {lvl}_max_distance_m is not: "
+                    "give the bus a distance limit too"
+                )
+            continue
+        daily = travel.of(lvl)
+        if daily.mode == "drive":
+            raise ValueError(
+                f"school_bus.{lvl}_max_distance_m is set but travel.{lvl}.mode is drive: that "
+                f"level already rides every day; set travel.{lvl}.mode to walk for walkers "
+                "plus bus riders"
+            )
+        if far <= daily.max_distance_m:
+            raise ValueError(
+                f"school_bus.{lvl}_max_distance_m ({far:g} m) must exceed the daily limit "
+                f"travel.{lvl}.max_distance_m ({daily.max_distance_m:g} m)"
+            )
+        stay = board.max_distance(lvl)
+        if stay is not None and stay <= far:
+            raise ValueError(
+                f"boarding.{lvl}_max_distance_m ({stay:g} m) must exceed "
+                f"school_bus.{lvl}_max_distance_m ({far:g} m): children board only beyond "
+                "the bus limit"
+            )
 
 
 DATA_FILES = ("schools", "villages", "boundary", "candidates", "roads")

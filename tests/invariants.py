@@ -64,7 +64,8 @@ def _check_level(
         assert scenario.rules.allow_unassigned, f"{lvl}: {lost} children unassigned"
     limit = scenario.travel.of(lvl).max_distance_m
     board = scenario.boarding.max_distance(lvl)
-    beyond = served[f"distance_m_{lvl}"] > limit + 1e-6
+    rides = _check_bus(served, scenario, lvl)
+    beyond = (served[f"distance_m_{lvl}"] > limit + 1e-6) & ~rides
     if board is not None:  # boarders: beyond the daily limit, within the boarding limit
         beyond &= ~(served[f"distance_m_{lvl}"] <= board + 1e-6)
     far = served[beyond]
@@ -75,12 +76,61 @@ def _check_level(
         room = schools["boarding_places"].reindex(per_school.index).fillna(0)
         assert (per_school <= room + 1e-6).all(), f"{lvl}: boarders over places: {per_school}"
     load = served.groupby(col)[f"children_{lvl}"].sum()
+    if lvl == "primary" and scenario.rules.teaching_point_top_grade is not None:
+        load = _check_teaching_points(schools, villages, scenario, load)
     enrol = schools[f"students_{lvl}"]
     assert (enrol.reindex(load.index) == load).all(), f"{lvl}: enrolment != children assigned"
     assert (enrol.drop(load.index, errors="ignore") == 0).all(), f"{lvl}: phantom students"
     size = scenario.rules.class_size(lvl)  # classes are the fewest that hold the students
     over = schools[schools[f"students_{lvl}"] > schools[f"classes_{lvl}"] * size]
     assert over.empty, f"{lvl}: classes over {size} students at {list(over.index)}"
+
+
+def _check_teaching_points(
+    schools: pd.DataFrame, villages: pd.DataFrame, scenario: Scenario, load: pd.Series
+) -> pd.Series:
+    """Teaching points teach grades 1..N only: a village's school_primary is a teaching point
+    only when it has no upper-grade children; lower grades taught apart from the upper ones
+    are at a teaching point. Returns the primary load per school with those lower grades."""
+    top = scenario.rules.teaching_point_top_grade
+    points = set(schools.index[schools["level"] == "teaching_point"])
+    kids = villages["children_primary"]
+    upper = kids - np.floor(kids * top / 6 + 0.5)
+    at_point = villages["school_primary"].isin(points)
+    bad = villages[at_point & (upper > 0)]
+    assert bad.empty, f"teaching points teach upper grades of {list(bad.index)}"
+    apart = villages[villages["school_primary_lower"].notna()]
+    wrong = apart[apart["school_primary"].notna() & ~apart["school_primary_lower"].isin(points)]
+    assert wrong.empty, f"lower grades apart from the upper ones, not at a teaching point: {wrong}"
+    assert (apart["school_primary_lower"] != apart["school_primary"]).all()
+    assert (
+        apart["children_primary_lower"] == np.floor(apart["children_primary"] * top / 6 + 0.5)
+    ).all()
+    moved = apart[apart["school_primary"].notna()]
+    load = load.sub(moved.groupby("school_primary")["children_primary_lower"].sum(), fill_value=0)
+    lower = apart.groupby("school_primary_lower")["children_primary_lower"].sum()
+    load = load.add(lower, fill_value=0)
+    return load[load > 0]
+
+
+def _check_bus(served: pd.DataFrame, scenario: Scenario, lvl: str) -> pd.Series:
+    """Bus riders of ``lvl``: only where a bus runs, within its limits, never boarders."""
+    col = f"bus_{lvl}"
+    rides = served[col].eq(True) if col in served else pd.Series(False, index=served.index)
+    far = scenario.school_bus.max_distance(lvl)
+    if far is None:
+        assert not rides.any(), f"{lvl}: bus riders without a bus: {list(served.index[rides])}"
+        return rides
+    trips = served[rides]
+    over = trips[f"distance_m_{lvl}"] > far + 1e-6
+    most = scenario.school_bus.max_minutes(lvl)
+    if most is not None:
+        over |= trips[f"minutes_{lvl}"] > most + 1e-6
+    assert not over.any(), f"{lvl}: bus rides beyond the bus limit: {list(trips.index[over])}"
+    if f"boarding_{lvl}" in served:
+        both = rides & served[f"boarding_{lvl}"].eq(True)
+        assert not both.any(), f"{lvl}: riding and boarding: {list(served.index[both])}"
+    return rides
 
 
 def _check_sizes(live: pd.DataFrame, scenario: Scenario) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from planning._errors import InputError
 from planning.batch import (
     BatchResult,
+    TaskResult,
     earlier_result,
     expand_sweep,
     make_tasks,
@@ -92,12 +94,12 @@ def first_run(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """A running Dask scheduler (TCP) with two workers, as a remote one would be given; the
-    workers are threads of this process, which is quicker to start and stop."""
+    """A running Dask scheduler (TCP) with two worker processes, as a remote one would be
+    given (threads of this process would share matplotlib's global state while drawing)."""
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, protocol="tcp", dashboard_address=None
     ) as lc:
         yield lc.scheduler_address
 
@@ -222,16 +224,19 @@ def test_rerun_on_existing_scheduler(
 
 
 def test_changed_scenario_not_reused(
-    first_run: BatchResult, scenarios: Path, region: Path, tmp_path: Path
+    first_run: BatchResult, scenarios: Path, region: Path, cluster: str, tmp_path: Path
 ) -> None:
     """A scenario whose merged settings changed gets a new hash: its earlier result is not
-    reused; the others' are, wherever their files now lie."""
+    reused; the others' are, wherever their files now lie. The changed one is planned again
+    on the running scheduler."""
     changed = tmp_path / "changed"
     shutil.copytree(scenarios, changed)
     (changed / "today.yaml").write_text(
         SCENARIOS["today.yaml"] + "description: changed\n", encoding="utf-8"
     )
-    tasks = make_tasks([changed], first_run.out, counties=region)
+    out = tmp_path / "moved"
+    shutil.copytree(first_run.out, out)
+    tasks = make_tasks([changed], out, counties=region)
     reused = {(t.county, t.name): earlier_result(t) is not None for t in tasks}
     assert reused == {
         (county, name): name.startswith("优化")
@@ -242,6 +247,38 @@ def test_changed_scenario_not_reused(
             "坏方案",
         )
     }
+    again = run_batch([changed], out, counties=region, scheduler=cluster)
+    for r in again.results:
+        assert r.reused == reused[(r.task.county, r.task.name)]
+        assert r.outcome == ("failed" if r.task.name == "坏方案" else "ok"), r.error
+        if r.task.name == "现状":  # planned anew, on the scheduler's workers
+            assert r.worker != "" and r.metrics["status"] == "evaluated"
+            record = json.loads((Path(r.task.out) / "task.json").read_text(encoding="utf-8"))
+            assert record["digest"] == r.task.digest != _first(first_run, r).task.digest
+
+
+def _first(run: BatchResult, r: TaskResult) -> TaskResult:
+    return next(
+        x for x in run.results if (x.task.county, x.task.name) == (r.task.county, r.task.name)
+    )
+
+
+def test_scheduler_not_answering(scenarios: Path, tmp_path: Path) -> None:
+    """A wrong scheduler address is the user's to fix (exit 2), named as such; nothing is
+    written."""
+    import dask
+
+    from planning.cli import app
+
+    out = tmp_path / "out"
+    args = ["batch", str(scenarios / "today.yaml"), "--out", str(out), "-q"]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = CliRunner().invoke(app, [*args, "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.output and "no Dask scheduler answered" in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(app, [*args, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert result.exit_code == 2 and "not with --scheduler" in result.output
 
 
 # --------------------------------------------------------------------------- tasks, sweeps, hashes
@@ -350,18 +387,25 @@ def test_county_lacking_a_file(scenarios: Path, region: Path, tmp_path: Path) ->
 def test_region_split_keeps_every_total(region: Path) -> None:
     villages = gpd.read_file(region / "county_01" / "villages.geojson")
     assert len(villages) == 40
-    import numpy as np
-
     counts = np.arange(len(villages)) % 4 + 1  # 1 to 4 groups a village
     groups = split_villages(villages, counts, rng=np.random.default_rng(1))
     assert len(groups) == counts.sum() and groups["village_id"].is_unique
     assert groups["village_id"].iloc[0] == villages["village_id"].iloc[0]  # one group: as is
     for col in ("population", "children_primary", "children_junior"):
         assert groups[col].sum() == villages[col].sum()
-        parent = groups["village_id"].str.split("-").str[0]
+        parent = pd.Series(np.repeat(villages["village_id"].to_numpy(), counts))
         assert (groups.groupby(parent)[col].sum() == villages.set_index("village_id")[col]).all()
     moved = groups.to_crs(32649).distance(
         villages.set_index("village_id").loc[parent].to_crs(32649).geometry, align=False
     )
     assert moved.max() <= 200.0 + 1e-6
     assert groups.geometry.to_wkb().is_unique  # no two groups at one point (catchment cells)
+
+
+def test_fewer_villages_none_too_big(region: Path) -> None:
+    """Thinned counties keep no village bigger than one school can take: the big ones were
+    split first, into one group per started MAX_PEOPLE residents."""
+    for county in ("county_01", "county_02"):
+        villages = gpd.read_file(region / county / "villages.geojson")
+        assert len(villages) == 40 and villages["village_id"].is_unique
+        assert villages["children_primary"].max() <= 24 * 45  # fits one P24 school

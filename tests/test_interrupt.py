@@ -173,11 +173,6 @@ def solving() -> Iterator[subprocess.Popen[str]]:
         proc.communicate()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.solve ignores Ctrl-C until the time limit, then loses the plan (see the "
-    "report of issue 10: an interruptible HiGHS solve with status 'interrupted')",
-)
 def test_ctrl_c_in_the_solve_returns_the_best_plan_marked_interrupted(
     solving: subprocess.Popen[str],
 ) -> None:

@@ -256,3 +256,27 @@ def test_closure_waits_until_the_receiving_school_is_built(toy_scenario, tmp_pat
     assert phases.at["T", "2026"] == "close" and phases.at["X", "2026"] == "new"
     # once closed, closed; once built, open
     assert early.summary["phasing"]["2028"]["closed"] >= early.summary["phasing"]["2026"]["closed"]
+
+
+def test_combination_conflict_names_the_village_and_what_is_full(toy_scenario):
+    """Seats suffice in total (135 + 90 for 150 children), but V1's 100 children go to one
+    school as a whole: only A (3 classrooms) holds them, and then V2, which reaches only A,
+    finds 35 seats left for its 50."""
+    from planning import diagnose
+
+    demand = pd.DataFrame(
+        {"village_id": ["V1", "V2"], "level": ["primary", "primary"], "students": [100, 50]}
+    )
+    options = _options(id=["A", "B"], max_classes=[3.0, 2.0])
+    pairs = _pairs(
+        [("V1", "primary", "A", 1.0), ("V1", "primary", "B", 1.0), ("V2", "primary", "A", 1.0)]
+    )
+    data = ModelInput(demand, options, pairs, class_size={"primary": 45})
+    with pytest.raises(InfeasiblePlanError):
+        solve(build_model(data))
+    villages = pd.DataFrame({"name": ["一村", "二村"]}, index=["V1", "V2"])
+    lines = diagnose.unplaced_report(data, load_scenario(toy_scenario), villages)
+    assert lines[0].startswith("1 village/level demand(s), 50 children, cannot be placed")
+    assert lines[1].startswith("二村 (V2), 50 primary children")
+    assert "A: room for 35 more (100/2,000 students, 3/3 classes)" in lines[1]
+    assert len(lines) == 2

@@ -21,8 +21,10 @@ def test_shipped_scenario_plan_keeps_every_rule(path, tmp_path):
 def test_expand_first_expands_and_builds_less(tmp_path, demo_run):
     import json
 
-    _, out = run_scenario(ROOT / "scenarios" / "expand_first.yaml", out=tmp_path / "e")
+    plan, out = run_scenario(ROOT / "scenarios" / "expand_first.yaml", out=tmp_path / "e")
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    grown = plan.schools[plan.schools["classrooms_added"].fillna(0) > 0]
+    assert len(grown) >= 1 and not (grown["level"] == "teaching_point").any()
     demo = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
     assert s["schools"]["expanded"] >= 1
     assert s["costs_wan"]["capital"] < demo["costs_wan"]["capital"]
