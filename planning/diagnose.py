@@ -112,7 +112,7 @@ def budget_report(data: ModelInput, scenario: Scenario) -> list[str]:
         options=opts.assign(
             fixed_cost=opts["capex"], closed_cost=0.0, expand_cost=opts["expand_capex"]
         ),
-        pairs=data.pairs.assign(cost=0.0),
+        pairs=data.pairs.assign(cost=data.pairs.get("capex", 0.0)),
         class_size=data.class_size,
         grade_links=data.grade_links,
         class_levels=data.class_levels,
@@ -123,9 +123,11 @@ def budget_report(data: ModelInput, scenario: Scenario) -> list[str]:
     except (InfeasiblePlanError, SolverError):
         return []  # no plan even with unlimited money: the other lines explain it
     word = "is" if result.status == "optimal" else "is at most"
+    transport = ", bus and boarding" if scenario.costs.budget_includes_transport else ""
     return [
-        f"budget {data.budget:,.0f} 万元 is below the capital cost of the cheapest plan "
-        f"that meets every other rule, which {word} {result.objective:,.0f} 万元"
+        f"budget {data.budget:,.0f} 万元 is below the cost of the cheapest plan that meets "
+        f"every other rule (building and expansion{transport}), which {word} "
+        f"{result.objective:,.0f} 万元"
     ]
 
 

@@ -143,6 +143,9 @@ def model_input(
     pairs = pairs.merge(demand, on=["village_id", "level"])
     pairs["bus"] = pairs["bus"].eq(True) if "bus" in pairs else False
     pairs["cost"] = _pair_cost(pairs, scenario)
+    pairs["capex"] = (
+        _transport_cost(pairs, scenario) if scenario.costs.budget_includes_transport else 0.0
+    )
     reach = pairs[["village_id", "level"]].drop_duplicates()
     flag = demand.merge(reach, how="left", indicator=True)["_merge"].to_numpy() == "both"
     levels = LEVELS if grade_links is None else (*LEVELS, LOWER, UPPER)
@@ -150,7 +153,7 @@ def model_input(
     data = ModelInput(
         demand=demand[flag].reset_index(drop=True),
         options=options,
-        pairs=pairs[["village_id", "level", "option_id", "cost", "boarding"]],
+        pairs=pairs[["village_id", "level", "option_id", "cost", "boarding", "capex"]],
         class_size=class_size,
         budget=scenario.costs.budget_wan,
         grade_links=grade_links,
@@ -221,6 +224,14 @@ def _pair_cost(pairs: pd.DataFrame, scenario: Scenario) -> pd.Series:
     ride = pairs["students"] * scenario.school_bus.cost_per_rider_wan
     cost = km_cost.where(~pairs["bus"], km_cost + ride)
     return cost.where(~pairs["boarding"], km_cost * BOARDER_TRIP_SHARE + board)
+
+
+def _transport_cost(pairs: pd.DataFrame, scenario: Scenario) -> pd.Series:
+    """Bus riders' and boarders' cost of each pair, 万元 (what the budget counts)."""
+    ride = pairs["students"] * scenario.school_bus.cost_per_rider_wan
+    board = pairs["students"] * scenario.boarding.cost_per_boarder_wan
+    none = pd.Series(0.0, index=pairs.index)
+    return none.where(~pairs["bus"], ride).where(~pairs["boarding"], board)
 
 
 def mark_boarders(villages: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:

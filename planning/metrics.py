@@ -150,6 +150,22 @@ def capital_costs(schools: pd.DataFrame, scenario: Scenario) -> dict[str, float 
     }
 
 
+def _costs(
+    schools: pd.DataFrame,
+    scenario: Scenario,
+    boarders: dict[str, int],
+    riders: dict[str, int],
+) -> dict[str, float | None]:
+    """Capital, boarding and bus costs, and what of them counts against the budget, 万元."""
+    out = capital_costs(schools, scenario)
+    board = round(sum(boarders.values()) * scenario.boarding.cost_per_boarder_wan, 1)
+    bus = round(sum(riders.values()) * scenario.school_bus.cost_per_rider_wan, 1)
+    counted = float(out["capital"] or 0.0)
+    if scenario.costs.budget_includes_transport:
+        counted += board + bus
+    return {**out, "boarding": board, "bus": bus, "against_budget": round(counted, 1)}
+
+
 def summarise(
     schools: gpd.GeoDataFrame,
     villages: gpd.GeoDataFrame,
@@ -203,10 +219,6 @@ def summarise(
             "small_schools": after["small_schools"],
         },
         "baseline": compliance(schools, scenario, after=False),
-        "costs_wan": {
-            **capital_costs(schools, scenario),
-            "boarding": round(sum(boarders.values()) * scenario.boarding.cost_per_boarder_wan, 1),
-            "bus": round(sum(riders.values()) * scenario.school_bus.cost_per_rider_wan, 1),
-        },
+        "costs_wan": _costs(schools, scenario, boarders, riders),
         "townships": township_places(schools, villages, scenario),
     }

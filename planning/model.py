@@ -20,7 +20,8 @@ e_j in {0..E_j} (classrooms added to option j, only where E_j > 0).
                sum_k d_k x_kj >= m_j y_j                minimum size of a kept school
                sum_k:boarding d_k x_kj <= K_j y_j       boarders within boarding places
                sum_{j at site} y_j <= 1                 one design per candidate site
-               sum_j b_j y_j + sum_j h'_j e_j <= B      (optional: capital budget)
+               sum_j b_j y_j + sum_j h'_j e_j
+                 + sum_kj t_kj x_kj <= B                (optional: budget; t_kj: pairs ``capex``)
                sum_j y_j = p                            (optional: exactly p open, the CPMP)
                y_a <= y_b or e_a <= e_b                 (optional links between options)
                x_kj <= x_k'j                            (optional grade links: the lower grades
@@ -85,7 +86,8 @@ class ModelInput:
     pairs
         Columns ``village_id, level, option_id, cost``: allowed assignments and their cost;
         optionally ``boarding`` (True: the children would board, counted against
-        ``boarding_places``).
+        ``boarding_places``) and ``capex`` (what the pair spends of ``budget``: bus riders' and
+        boarders' cost).
     class_size
         Students per class per level; ``None`` for a capacity in students only (no classes).
     p
@@ -196,6 +198,7 @@ def build_model(data: ModelInput) -> BuiltModel:
     _add_assignment_rows(prob, pairs, x, y)
     short = _add_capacity_rows(prob, data, opts, pairs, x, y, c, e)
     _add_option_rows(prob, data, opts, y, e)
+    _add_budget_row(prob, data, opts, pairs, x, y, e)
     _add_unreached_rows(prob, opts, pairs, y)
     _add_grade_rows(prob, data, pairs, x)
     seconds = time.perf_counter() - start
@@ -358,6 +361,27 @@ def _add_grade_rows(
         prob += pulp.LpAffineExpression([(x[a], 1.0), (x[b], -1.0)]) <= 0
 
 
+def _add_budget_row(
+    prob: pulp.LpProblem,
+    data: ModelInput,
+    opts: pd.DataFrame,
+    pairs: pd.DataFrame,
+    x: list[pulp.LpVariable],
+    y: dict[str, pulp.LpVariable],
+    e: dict[str, pulp.LpVariable],
+) -> None:
+    """Building + expansion (+ the pairs' own ``capex``, e.g. bus and boarding) <= budget."""
+    if data.budget is None:
+        return
+    spend = [(y[j], float(b)) for j, b in opts["capex"].items() if b > 0]
+    spend += [(v, float(opts.at[j, "expand_capex"])) for j, v in e.items()]
+    if "capex" in pairs:
+        spend += [
+            (x[i], float(b)) for i, b in zip(pairs["var"], pairs["capex"], strict=True) if b > 0
+        ]
+    prob += pulp.LpAffineExpression(spend) <= float(data.budget)
+
+
 def _add_unreached_rows(
     prob: pulp.LpProblem, opts: pd.DataFrame, pairs: pd.DataFrame, y: dict[str, pulp.LpVariable]
 ) -> None:
@@ -393,10 +417,6 @@ def _add_option_rows(
             pick = y if var == "y" else e
             if a in pick and b in pick:
                 prob += pulp.LpAffineExpression([(pick[a], 1.0), (pick[b], -1.0)]) <= 0
-    if data.budget is not None:
-        spend = [(y[j], float(b)) for j, b in opts["capex"].items() if b > 0]
-        spend += [(v, float(opts.at[j, "expand_capex"])) for j, v in e.items()]
-        prob += pulp.LpAffineExpression(spend) <= float(data.budget)
 
 
 def solve(

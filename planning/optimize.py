@@ -123,6 +123,8 @@ def _supported(data: ModelInput) -> bool:
     """Whether the relaxation understands every field of ``data`` (else: the plain MIP)."""
     if data.demand.empty or data.pairs.empty:
         return False
+    if data.budget is not None and "capex" in data.pairs and (data.pairs["capex"] > 0).any():
+        return False  # the relaxation counts only building and expansion against the budget
     for f in dataclasses.fields(data):
         if f.name not in KNOWN_FIELDS and getattr(data, f.name) is not f.default:
             return False  # every other field defaults to None

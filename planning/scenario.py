@@ -291,8 +291,13 @@ class Costs(_Strict):
     budget_wan: float | None = Field(
         None,
         ge=0,
-        description="Capital budget: building plus expansion cost may not exceed it; "
-        "null: no budget.",
+        description="Budget: building plus expansion cost (plus bus riders' and boarders' cost "
+        "when `budget_includes_transport`) may not exceed it; null: no budget.",
+    )
+    budget_includes_transport: bool = Field(
+        True,
+        description="Count the school-bus and boarding costs of the plan against `budget_wan` "
+        "as well as building and expansion.",
     )
     capital_in_objective: bool = Field(
         True,

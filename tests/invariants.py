@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 
 from planning.plan import SERVES, Plan
 from planning.scenario import LEVELS, Expand, Scenario
@@ -41,6 +42,19 @@ def check_tables(
     )
     if scenario.mode == "optimize":  # an evaluated plan may break rules: metrics report it
         _check_sizes(schools[schools["decision"] != "close"], scenario)
+        _check_budget(summary, scenario)
+
+
+def _check_budget(summary: dict[str, Any], scenario: Scenario) -> None:
+    """What counts against the budget (recomputed from the plan's costs) stays within it."""
+    budget = scenario.costs.budget_wan
+    costs = summary["costs_wan"]
+    counted = costs["capital"] + (
+        costs["bus"] + costs["boarding"] if scenario.costs.budget_includes_transport else 0.0
+    )
+    assert costs["against_budget"] == pytest.approx(counted, abs=0.2)
+    if budget is not None:
+        assert counted <= budget + 0.5, f"spends {counted:,.1f} of a budget of {budget:,.1f}"
 
 
 def _check_level(

@@ -118,9 +118,31 @@ def test_budget_below_cheapest_plan_is_explained():
     scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "demo.yaml")
     lines = budget_report(data, scenario)
     assert lines == [
-        "budget 50 万元 is below the capital cost of the cheapest plan that meets "
-        "every other rule, which is 80 万元"
+        "budget 50 万元 is below the cost of the cheapest plan that meets every other rule "
+        "(building and expansion, bus and boarding), which is 80 万元"
     ]
+
+
+def test_transport_counts_against_the_budget():
+    """V (100 children) can ride a bus to the existing school A (0.5 per rider: 50 in all,
+    counted against the budget) or get a new school N next to it (capex 40). With N's cost
+    at 60 in the objective the bus is cheaper (50 < 60); a budget of 45 leaves only N (the
+    bus would spend 50); a budget of 30 leaves nothing."""
+    demand = pd.DataFrame({"village_id": ["V"], "level": ["primary"], "students": [100]})
+    options = _options(id=["A", "N"], fixed_cost=[0.0, 60.0], capex=[0.0, 40.0])
+    pairs = _pairs([("V", "primary", "A", 50.0), ("V", "primary", "N", 0.0)]).assign(
+        capex=[50.0, 0.0]
+    )
+
+    def school(budget: float | None) -> str:
+        r = solve(build_model(ModelInput(demand, options, pairs, budget=budget)))
+        return str(r.assignment["option_id"].iloc[0])
+
+    assert school(None) == "A"
+    assert school(1000.0) == "A"
+    assert school(45.0) == "N"
+    with pytest.raises(InfeasiblePlanError):
+        school(30.0)
 
 
 def test_minimum_size_closes_a_small_school_unless_protected():

@@ -213,3 +213,20 @@ def test_shipped_school_bus_scenario(tmp_path):
     assert s["costs_wan"]["bus"] == pytest.approx(riders["primary"] * 1.0)
     assert s["violations"]["travel_limit"] == 0
     assert s["travel"]["primary"]["share_within_limit"] < 1  # the riders are beyond 2.5 km
+
+
+def test_bus_cost_counts_against_the_budget(toy_scenario, tmp_path):
+    """The 100 riders at 1 万元 each spend 100 of the budget: a budget of 99 leaves no plan
+    (no school can be built nearer), and the report counts bus and boarding; with transport
+    left out of the budget the same budget is enough."""
+    bus = {"junior_max_distance_m": 10000, "cost_per_rider_wan": 1.0}
+    path = _toy(toy_scenario, tmp_path, school_bus=bus, costs={"budget_wan": 100.0})
+    plan, _ = _plan(path)
+    assert plan.summary["costs_wan"]["against_budget"] == pytest.approx(100.0)
+    path = _toy(toy_scenario, tmp_path / "b", school_bus=bus, costs={"budget_wan": 99.0})
+    with pytest.raises(InfeasiblePlanError, match=r"\(building and expansion, bus and boarding\)"):
+        plan_scenario(load_scenario(path))
+    costs = {"budget_wan": 99.0, "budget_includes_transport": False}
+    plan, _ = _plan(_toy(toy_scenario, tmp_path / "c", school_bus=bus, costs=costs))
+    assert plan.summary["costs_wan"]["against_budget"] == pytest.approx(0.0)
+    assert plan.summary["costs_wan"]["bus"] == pytest.approx(100.0)
