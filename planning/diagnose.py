@@ -6,6 +6,8 @@ Checks run before solving (unreachable villages) and after the solver proves inf
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -107,16 +109,14 @@ def budget_report(data: ModelInput, scenario: Scenario) -> list[str]:
     if data.budget is None:
         return []
     opts = data.option_table()
-    cheapest = ModelInput(
-        demand=data.demand,
+    cheapest = replace(
+        data,
         options=opts.assign(
             fixed_cost=opts["capex"], closed_cost=0.0, expand_cost=opts["expand_capex"]
         ),
         pairs=data.pairs.assign(cost=data.pairs.get("capex", 0.0)),
-        class_size=data.class_size,
-        grade_links=data.grade_links,
-        class_levels=data.class_levels,
-        p=data.p,
+        budget=None,
+        min_size_penalty=None,
     )
     try:
         result = solve(build_model(cheapest), time_limit_s=scenario.solver.time_limit_s)
@@ -170,9 +170,10 @@ def min_size_report(
 
 
 def _named(school_id: str, names: pd.Series | None) -> str:
-    if names is None or school_id not in names.index:
-        return school_id
-    return f"{names[school_id]} ({school_id})"
+    if names is not None and school_id in names.index:
+        return f"{names[school_id]} ({school_id})"
+    site, _, design = school_id.partition(":")  # new options are "<site>:<type>"
+    return f"new school at candidate site {site} (type {design})" if design else school_id
 
 
 def elastic_min_size_report(
@@ -183,17 +184,7 @@ def elastic_min_size_report(
     opts = data.option_table()
     if not (opts["min_students"] > 0).any():
         return []
-    elastic = ModelInput(
-        demand=data.demand,
-        options=data.options,
-        pairs=data.pairs,
-        class_size=data.class_size,
-        grade_links=data.grade_links,
-        class_levels=data.class_levels,
-        p=data.p,
-        budget=data.budget,
-        min_size_penalty=1e5,
-    )
+    elastic = replace(data, min_size_penalty=1e5)
     try:
         result = solve(build_model(elastic), time_limit_s=scenario.solver.time_limit_s)
     except (InfeasiblePlanError, SolverError):
@@ -263,16 +254,16 @@ def unplaced_report(
         },
         index=pd.Index([UNPLACED], name=opts.index.name),
     )
-    pairs = data.demand.assign(option_id=UNPLACED, cost=per_student * students)
-    elastic = ModelInput(
-        demand=data.demand,
+    anywhere = data.demand[["village_id", "level"]].assign(
+        option_id=UNPLACED, cost=per_student * students, boarding=False, capex=0.0
+    )
+    elastic = replace(
+        data,
         options=pd.concat([data.options, extra]),
-        pairs=pd.concat([data.pairs, pairs[["village_id", "level", "option_id", "cost"]]]),
-        class_size=data.class_size,
-        grade_links=data.grade_links,
-        class_levels=data.class_levels,
+        pairs=pd.concat(
+            [data.pairs, anywhere[[*data.pairs.columns.intersection(anywhere.columns)]]]
+        ),
         p=None if data.p is None else data.p + 1,
-        budget=data.budget,
         min_size_penalty=per_student if (opts["min_students"] > 0).any() else None,
     )
     try:
@@ -300,7 +291,8 @@ def unplaced_report(
             "option_id",
         ]
         why = "; ".join(
-            f"{_named(str(j), names)}: {_why(state.get(str(j)), r.level)}" for j in reach
+            f"{_named(str(j), names)}: {_why(state.get(str(j)), r.level)}"
+            for j in _one_per_site(reach, opts, set(result.open_options))
         )
         name = villages.at[r.village_id, "name"] if r.village_id in villages.index else ""
         lines.append(
@@ -315,6 +307,15 @@ def unplaced_report(
             f"({opts.at[j, 'min_students'] - short:,.0f} < {opts.at[j, 'min_students']:,.0f})"
         )
     return lines
+
+
+def _one_per_site(reach: pd.Series, opts: pd.DataFrame, open_ids: set[str]) -> list[str]:
+    """The options of ``reach``, one per site: the one open in the plan, else the first."""
+    sites = opts["site_id"].reindex(reach).to_numpy()
+    table = pd.DataFrame({"option_id": reach.to_numpy(), "site_id": sites})
+    table["open"] = table["option_id"].isin(open_ids)
+    table = table.sort_values("open", ascending=False, kind="stable")
+    return list(table.drop_duplicates("site_id").sort_index()["option_id"].astype(str))
 
 
 def _why(state: dict[str, object] | None, level: str) -> str:
@@ -338,21 +339,16 @@ def _option_state(
     classes = result.classes.set_index(["option_id", "level"])["classes"]
     added = result.expansions.set_index("option_id")["classrooms_added"]
     open_ids = set(result.open_options)
-    open_sites = set(opts.loc[opts.index.isin(open_ids), "site_id"])
     out: dict[str, dict[str, object]] = {}
     for j, o in opts.iterrows():
         if j == UNPLACED:
             continue
         if o["forced"] == "closed":
-            out[str(j)] = {"text": "closed by the actions (or not built yet)"}
+            out[str(j)] = {"text": "closed or forbidden by the actions (or not yet built)"}
             continue
         if j not in open_ids:
-            text = (
-                "another school type is built at this site"
-                if o["site_id"] in open_sites
-                else "not kept in the best partial plan"
-            )
-            out[str(j)] = {"text": text}
+            verb = "built" if o.get("kind") == "new" else "kept"
+            out[str(j)] = {"text": f"not {verb} in the best partial plan"}
             continue
         left = float(o["max_students"] - load.get(j, 0.0))
         parts = [f"{load.get(j, 0.0):,.0f}/{o['max_students']:,.0f} students"]

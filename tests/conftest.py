@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def toy_variant(toy_scenario: Path, tmp_path: Path, **changes: dict[str, Any]) -> Path:
+    """A copy of the toy county whose scenario has each section in ``changes`` updated
+    (e.g. ``rules={"min_students": 100}``); returns the copied scenario's path."""
+    folder = tmp_path / "toy"
+    shutil.copytree(toy_scenario.parent, folder)
+    path = folder / toy_scenario.name
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        doc.setdefault(key, {}).update(value)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

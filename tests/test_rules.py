@@ -14,6 +14,7 @@ from planning.diagnose import budget_report
 from planning.model import ModelInput, build_model, solve
 from planning.pipeline import plan_scenario
 from planning.scenario import Rules, load_scenario
+from tests.conftest import toy_variant
 from tests.invariants import check_plan_object
 
 
@@ -162,19 +163,8 @@ def test_minimum_size_closes_a_small_school_unless_protected():
 # --- the same rules through the whole flow, on the toy county ---------------------------
 
 
-def _toy_variant(toy_scenario: Path, tmp_path: Path, **changes: dict) -> Path:
-    folder = tmp_path / "toy"
-    shutil.copytree(toy_scenario.parent, folder)
-    path = folder / toy_scenario.name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for key, value in changes.items():
-        doc.setdefault(key, {}).update(value)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def test_protected_teaching_point_is_kept_though_tiny(toy_scenario, tmp_path):
-    path = _toy_variant(
+    path = toy_variant(
         toy_scenario, tmp_path, rules={"min_students": 100, "protected_schools": ["T"]}
     )
     scenario = load_scenario(path)
@@ -187,7 +177,7 @@ def test_protected_teaching_point_is_kept_though_tiny(toy_scenario, tmp_path):
 
 
 def test_unreachable_villages_are_named_with_their_distance(toy_scenario, tmp_path):
-    path = _toy_variant(
+    path = toy_variant(
         toy_scenario, tmp_path, travel={"primary": {"mode": "walk", "max_distance_m": 500}}
     )
     with pytest.raises(InfeasiblePlanError) as err:

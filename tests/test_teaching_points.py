@@ -12,7 +12,6 @@ grades 1-4 go to T, its grades 5-6 to C; the other villages keep the toy's schoo
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,13 @@ from planning._errors import InputError
 from planning.instance import grade_rows
 from planning.pipeline import plan_scenario
 from planning.scenario import Scenario, load_scenario
+from tests.conftest import toy_variant
 from tests.invariants import check_plan_object
 
 
 def _toy(toy_scenario: Path, tmp_path: Path, **rules: Any) -> Path:
     """A copy of the toy county with ``rules`` merged into its scenario's rules."""
-    folder = tmp_path / "toy"
-    shutil.copytree(toy_scenario.parent, folder)
-    path = folder / toy_scenario.name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc.setdefault("rules", {}).update(rules)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    return path
+    return toy_variant(toy_scenario, tmp_path, rules=rules)
 
 
 def _plan(path: Path) -> tuple[Any, Scenario]:
