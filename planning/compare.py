@@ -47,6 +47,8 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("costs_wan.bus", "metric_cost_bus"),
     *((f"students.boarders.{lvl}", f"metric_boarders_{lvl}") for lvl in LEVELS),
     ("costs_wan.boarding", "metric_cost_boarding"),
+    ("costs_wan.budget", "metric_budget"),
+    ("costs_wan.against_budget", "metric_against_budget"),
     ("objective", "metric_objective"),
     ("gap", "metric_gap"),
 )

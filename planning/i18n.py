@@ -157,6 +157,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "report_bus_cost": ("校车费用（万元）", "School-bus cost (10,000 yuan)"),
     "report_boarders": ("{level}寄宿学生", "{level} boarders"),
     "report_boarding_cost": ("寄宿费用（万元）", "Boarding cost (10,000 yuan)"),
+    "report_budget": (
+        "计入预算的支出 / 预算（万元）",
+        "Spent of the budget / budget (10,000 yuan)",
+    ),
     "report_change": ("变化（B−A）", "Change (B − A)"),
     "report_compliance": ("规则符合情况", "Compliance with the rules"),
     "report_compliance_note": (
@@ -290,6 +294,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "metric_boarders_primary": ("小学寄宿学生", "primary boarders"),
     "metric_boarders_junior": ("初中寄宿学生", "junior boarders"),
     "metric_cost_boarding": ("寄宿费用(万元)", "boarding cost (10k yuan)"),
+    "metric_budget": ("预算(万元)", "budget (10k yuan)"),
+    "metric_against_budget": ("计入预算的支出(万元)", "spent of the budget (10k yuan)"),
     "metric_objective": ("目标函数值", "objective"),
     "metric_gap": ("最优性间隙", "optimality gap"),
     "metric_primary_mean_m": ("小学平均上学距离(米)", "primary mean trip (m)"),

@@ -217,13 +217,11 @@ def within_daily_limit(table: pd.DataFrame, scenario: Scenario, level: str) -> p
 
 
 def _pair_cost(pairs: pd.DataFrame, scenario: Scenario) -> pd.Series:
-    """Students x km x value per student-km; bus riders cost a rider's cost each on top;
-    boarders travel a fifth as often and cost a boarding subsidy each."""
+    """Students x km x value per student-km (boarders travel a fifth as often), plus each bus
+    rider's or boarder's own cost."""
     km_cost = pairs["students"] * pairs["distance_m"] / 1000.0 * scenario.costs.student_km_wan
-    board = pairs["students"] * scenario.boarding.cost_per_boarder_wan
-    ride = pairs["students"] * scenario.school_bus.cost_per_rider_wan
-    cost = km_cost.where(~pairs["bus"], km_cost + ride)
-    return cost.where(~pairs["boarding"], km_cost * BOARDER_TRIP_SHARE + board)
+    km_cost = km_cost.where(~pairs["boarding"], km_cost * BOARDER_TRIP_SHARE)
+    return km_cost + _transport_cost(pairs, scenario)
 
 
 def _transport_cost(pairs: pd.DataFrame, scenario: Scenario) -> pd.Series:

@@ -244,7 +244,8 @@ def _headline(plan: Plan, lang: str) -> list[tuple[str, str]]:
 
 
 def _transport_cards(s: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
-    """Bus riders and boarders per level, and their costs; only where the plan has any."""
+    """Bus riders and boarders per level and their costs (only where the plan has any), and
+    what the plan spends of its budget (if one is set)."""
     cards = []
     costs = s.get("costs_wan", {})
     for key, cost in (("bus_riders", "bus"), ("boarders", "boarding")):
@@ -256,6 +257,9 @@ def _transport_cards(s: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
                 name = t(f"level_{level}", lang)
                 cards.append((t(f"report_{key}", lang, level=name), number(counts[level], 0)))
         cards.append((t(f"report_{cost}_cost", lang), number(costs.get(cost), 1)))
+    if costs.get("budget") is not None:
+        spent = f"{number(costs.get('against_budget'), 0)} / {number(costs['budget'], 0)}"
+        cards.append((t("report_budget", lang), spent))
     return cards
 
 

@@ -223,6 +223,10 @@ def test_bus_cost_counts_against_the_budget(toy_scenario, tmp_path):
     path = _toy(toy_scenario, tmp_path, school_bus=bus, costs={"budget_wan": 100.0})
     plan, _ = _plan(path)
     assert plan.summary["costs_wan"]["against_budget"] == pytest.approx(100.0)
+    assert "Spent of the budget / budget (10,000 yuan)" in plan_report(plan, lang="en")
+    table = metrics_table({"a": plan}, lang="en")
+    assert table.loc["spent of the budget (10k yuan)", "a"] == pytest.approx(100.0)
+    assert table.loc["budget (10k yuan)", "a"] == pytest.approx(100.0)
     path = _toy(toy_scenario, tmp_path / "b", school_bus=bus, costs={"budget_wan": 99.0})
     with pytest.raises(InfeasiblePlanError, match=r"\(building and expansion, bus and boarding\)"):
         plan_scenario(load_scenario(path))
