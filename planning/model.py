@@ -173,6 +173,7 @@ class BuiltModel:
     e: dict[str, pulp.LpVariable]
     seconds: float
     short: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    assign: dict[tuple[str, str], pulp.LpConstraint] = field(default_factory=dict)
 
 
 def build_model(data: ModelInput) -> BuiltModel:
@@ -195,7 +196,7 @@ def build_model(data: ModelInput) -> BuiltModel:
     c = _class_vars(prob, data, pairs)
     e = _expansion_vars(prob, opts)
     prob.setObjective(_objective(opts, pairs, x, y, e))
-    _add_assignment_rows(prob, pairs, x, y)
+    assign = _add_assignment_rows(prob, pairs, x, y)
     short = _add_capacity_rows(prob, data, opts, pairs, x, y, c, e)
     _add_option_rows(prob, data, opts, y, e)
     _add_budget_row(prob, data, opts, pairs, x, y, e)
@@ -210,7 +211,16 @@ def build_model(data: ModelInput) -> BuiltModel:
         seconds,
     )
     return BuiltModel(
-        problem=prob, data=data, pair_rows=pairs, x=x, y=y, c=c, e=e, seconds=seconds, short=short
+        problem=prob,
+        data=data,
+        pair_rows=pairs,
+        x=x,
+        y=y,
+        c=c,
+        e=e,
+        seconds=seconds,
+        short=short,
+        assign=assign,
     )
 
 
@@ -278,11 +288,17 @@ def _add_assignment_rows(
     pairs: pd.DataFrame,
     x: list[pulp.LpVariable],
     y: dict[str, pulp.LpVariable],
-) -> None:
-    for (_v, _l), rows in pairs.groupby(["village_id", "level"], sort=False)["var"]:
-        prob += pulp.LpAffineExpression([(x[i], 1.0) for i in rows]) == 1
+) -> dict[tuple[str, str], pulp.LpConstraint]:
+    """Each demand row served exactly once, and only by an open option; returns the first
+    rows by (village, level), whose duals the relaxation reports."""
+    rows_of: dict[tuple[str, str], pulp.LpConstraint] = {}
+    for key, rows in pairs.groupby(["village_id", "level"], sort=False)["var"]:
+        row = pulp.LpAffineExpression([(x[i], 1.0) for i in rows]) == 1
+        prob += row
+        rows_of[key] = row
     for i, j in zip(pairs["var"], pairs["option_id"], strict=True):
         prob += pulp.LpAffineExpression([(x[i], 1.0), (y[j], -1.0)]) <= 0
+    return rows_of
 
 
 def _add_capacity_rows(
@@ -476,6 +492,9 @@ def solve(
             "raise solver.time_limit_s"
         )
     if relax:
+        if model.problem.sol_status != pulp.LpSolutionOptimal:
+            # a relaxation stopped early has no bound to give (its value may be above)
+            raise SolverError(f"the linear relaxation was not solved within {seconds:.0f} s")
         return _read_relaxation(model, solver, seconds)
     result = _read_solution(model, solver, seconds)
     if getattr(backend, "interrupted", False) and result.status != "optimal":
@@ -691,7 +710,10 @@ def _read_relaxation(model: BuiltModel, solver: str, seconds: float) -> SolveRes
         open_options=[j for j, v in model.y.items() if (v.varValue or 0.0) > 1e-9],
         assignment=rows[["village_id", "level", "option_id", "value"]].reset_index(drop=True),
         classes=pd.DataFrame(columns=["option_id", "level", "classes"]),
-        stats={"open_values": {j: float(v.varValue or 0.0) for j, v in model.y.items()}},
+        stats={
+            "open_values": {j: float(v.varValue or 0.0) for j, v in model.y.items()},
+            "row_duals": {k: float(row.pi or 0.0) for k, row in model.assign.items()},
+        },
     )
 
 

@@ -6,11 +6,13 @@
 
 Strategies
 ----------
-1. **Bound and incumbent** (numpy, no solver). A Lagrangian relaxation of the assignment rows
-   (see :mod:`planning._lagrangian`) gives a lower bound on the optimum of the *full* model;
-   while its multipliers improve, the open sets it suggests are turned into plans by a greedy
-   assignment with shift and swap moves (:mod:`planning._heuristic`). The best plan is the
-   incumbent and its cost the upper bound.
+1. **Bound and incumbent.** Up to ``LP_PAIRS`` pairs, the linear relaxation is solved first
+   (by :mod:`planning.model`): its value is a bound, its open values are rounded into a plan,
+   and its duals on the assignment rows start the multipliers. A Lagrangian relaxation of the
+   assignment rows (numpy, see :mod:`planning._lagrangian`) then gives a lower bound on the
+   optimum of the *full* model; while its multipliers improve, the open sets it suggests are
+   turned into plans by a greedy assignment with shift and swap moves
+   (:mod:`planning._heuristic`). The best plan is the incumbent and its cost the upper bound.
 2. **Safe reduction.** A pair (demand row, option) whose Lagrangian bound when forced in
    exceeds the incumbent (or, with integer costs, cannot beat it by a whole unit), and an
    option whose bound when forced open does, is in no better plan: it is left out. This is
@@ -66,6 +68,7 @@ from planning.model import ModelInput, SolveResult, build_model, solve
 
 logger = logging.getLogger(__name__)
 
+LP_PAIRS = 200_000  # up to this many pairs the linear relaxation starts the bound phase
 EXACT_PAIRS = 60_000  # a reduced model up to this many pairs goes straight to the exact MIP
 EXACT_PAIRS_CLASSES = 20_000  # the same with integer classes (much harder MIPs)
 POLISH_PAIRS = 30_000  # after the matheuristic, the reduced model up to this size is solved
@@ -148,6 +151,7 @@ class _Run:
         self.build_seconds = 0.0
         self.stats: dict[str, Any] = {}
         self.interrupted = False  # Ctrl-C stopped a MIP: no further search, best plan kept
+        self.lp_bound = -math.inf  # bound of the linear relaxation, when it was solved
 
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.start)
@@ -164,7 +168,7 @@ class _Run:
         best = _Incumbent(arr, view)
         bound = self.bound_phase(arr, best)
         ub = self.trusted_upper(arr, best)
-        lower = _round_up(arr, bound.value)
+        lower = _round_up(arr, max(bound.value, self.lp_bound))
         logger.info(
             "bound %.6g after %d iterations, plan %.6g, %.1f s",
             bound.value,
@@ -202,27 +206,55 @@ class _Run:
     def bound_phase(self, arr: Arrays, best: _Incumbent) -> Bound:
         """Incumbent from the greedy open set, then the Lagrangian bound with its heuristic.
 
-        Linear knapsacks first (cheap; the bound of the linear relaxation); exact knapsacks
-        then, when affordable (CPMP-like models from the start, models with classes for a
-        few rounds from the linear multipliers: integer classes and indivisible villages).
+        When the model is small enough, its linear relaxation is solved first: its bound
+        counts, its open values seed a plan, and its duals on the assignment rows start the
+        subgradient close to the optimum, so short steps suffice. Linear knapsacks first
+        (cheap; the bound of the linear relaxation); exact knapsacks then, when affordable
+        (CPMP-like models from the start, models with classes for a few rounds from the
+        linear multipliers: integer classes and indivisible villages).
         """
         first = greedy_open_set(arr)
         if first is not None:
             best.from_open_set(first, None)
         exact = dp_is_small(arr)
+        start = self.relaxation(arr, best) if len(arr.pk) <= LP_PAIRS else None
+        lam, steps = (
+            (_initial_multipliers(arr, best), {})
+            if start is None
+            else (start, {"theta": 0.2, "reach": 0.002})
+        )
         bound = lagrangian_bound(
             arr,
-            _initial_multipliers(arr, best),
+            lam,
             upper=best.cost if best.plan is not None else None,
             iterations=400 if exact else 300,
             exact=exact,
             find_plan=best.from_open_set if arr.exact else None,
-            plan_every=max(25, len(arr.pk) // 5000),
+            plan_every=25,
             deadline=self.start + 0.25 * self.limit,
+            **steps,
         )
         if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS_CLASSES:
             bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
         return bound
+
+    def relaxation(self, arr: Arrays, best: _Incumbent) -> np.ndarray | None:
+        """Solve the linear relaxation: its bound (``self.lp_bound``), a plan from its open
+        options, and its duals of the assignment rows (returned; None if it failed)."""
+        try:
+            model = build_model(self.data)
+            self.build_seconds += model.seconds
+            result = solve(model, time_limit_s=max(1.0, 0.2 * self.left()), relax=True)
+        except (InfeasiblePlanError, SolverError):
+            return None
+        self.lp_bound = result.objective
+        self.stats["lp_bound"] = result.objective
+        duals = result.stats["row_duals"]
+        lam = np.array([duals.get(key, 0.0) for key in arr.rows])
+        y = np.array([result.stats["open_values"].get(j, 0.0) for j in arr.option_ids])
+        if arr.exact:
+            best.from_open_set(_rounded_open_set(arr, y), -y)
+        return lam
 
     def class_bound(self, arr: Arrays, best: _Incumbent, bound: Bound, until: float) -> Bound:
         """More subgradient rounds with exact knapsacks in classes, from ``bound``'s multipliers."""
@@ -311,6 +343,8 @@ class _Run:
         if best.plan is None or self.data.budget is not None:
             return self.restricted_then_full(arr, bound, best, lower)
         self.improve_by_regions(arr, best, self.start + 0.65 * self.limit)
+        if self.interrupted:
+            return self.finish(self.certify(arr, best.plan), lower)
         if class_dp_possible(arr):
             bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
             lower = max(lower, _round_up(arr, bound.value))
@@ -547,6 +581,22 @@ def _initial_multipliers(arr: Arrays, best: _Incumbent) -> np.ndarray:
     load = np.bincount(arr.pj[plan], arr.students, minlength=arr.n_options)
     fixed = np.maximum(arr.fixed, 0.0)[arr.pj[plan]]
     return arr.cost[plan] + fixed * arr.students / np.maximum(load[arr.pj[plan]], 1e-9)
+
+
+def _rounded_open_set(arr: Arrays, y: np.ndarray) -> np.ndarray:
+    """Open options from the relaxation's open values: the ``p`` largest (ties by position)
+    when ``p`` is set, else those at least half open (and every forced one)."""
+    forced = arr.forced_open.copy()
+    if arr.p is None:
+        return forced | ((y >= 0.5) & ~arr.forced_closed)
+    order = np.lexsort((np.arange(len(y)), -np.where(arr.forced_closed, -np.inf, y)))
+    is_open = forced
+    for j in order:
+        if is_open.sum() >= arr.p:
+            break
+        if not arr.forced_closed[j] and not is_open[arr.site == arr.site[j]].any():
+            is_open[j] = True
+    return is_open
 
 
 def _round_up(arr: Arrays, value: float) -> float:

@@ -218,3 +218,37 @@ def test_osman_christofides_1(shared_data: Path) -> None:
     assert result.status == "optimal"
     assert result.objective == pytest.approx(713.0)
     assert result.bound == pytest.approx(713.0)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_relaxation_duals_give_the_linear_bound(seed: int) -> None:
+    """The duals of the assignment rows, fed to the Lagrangian with linear knapsacks, give
+    back the linear relaxation's bound (strong duality): they are keyed and signed right."""
+    from planning._lagrangian import lagrangian_bound, to_arrays
+
+    data = cpmp_instance(seed)
+    lp = solve(build_model(data), relax=True)
+    arr = to_arrays(data)
+    lam = np.array([lp.stats["row_duals"][key] for key in arr.rows])
+    value = lagrangian_bound(arr, lam, upper=None, iterations=1, exact=False).value
+    assert value == pytest.approx(lp.objective, rel=1e-6)
+    exact = solve(build_model(data))
+    assert lp.objective <= exact.objective + 1e-6
+
+
+def test_linear_bound_reported_and_below_the_optimum() -> None:
+    data = planner_instance(5)
+    result = optimize(data, time_limit_s=60)
+    plain = solve(build_model(data))
+    assert result.stats["lp_bound"] <= plain.objective + 1e-6
+    assert result.bound >= result.stats["lp_bound"] - 1e-6
+    assert result.objective == pytest.approx(plain.objective, rel=1e-6)
+
+
+def test_relaxation_stopped_by_the_clock_is_no_bound() -> None:
+    """An unfinished linear relaxation has no valid bound: an error, never a value."""
+    from planning._errors import SolverError
+
+    data = cpmp_instance(6, n=60, p=6)
+    with pytest.raises(SolverError, match="linear relaxation"):
+        solve(build_model(data), relax=True, time_limit_s=1e-6)
