@@ -35,7 +35,9 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/cpmp.py --all $(SHARED)/cpmp --time-limit 60
 	$(BIN)/python benchmarks/vs_spopt.py $(SHARED)/cpmp --time-limit 60
 	$(BIN)/python benchmarks/network.py
-	$(BIN)/python benchmarks/scale.py --villages 2000 --sites 200 --time-limit 300
+	$(BIN)/python benchmarks/scale.py --time-limit 600
+	$(BIN)/python benchmarks/scale.py --villages 2000 --sites 200 --time-limit 120 \
+		--out benchmarks/results/scale_2000x200.json
 	$(BIN)/python benchmarks/batch.py --repeat 2
 
 # regenerate the synthetic sample county (deterministic; the files are committed)
