@@ -289,7 +289,7 @@ def plan_cost(arr: Arrays, plan: np.ndarray) -> float:
         return np.inf
     is_open = used | arr.forced_open
     if arr.p is not None:
-        is_open = _fill_to_p(arr, is_open)
+        is_open = fill_to_p(arr, is_open)
         if is_open is None:
             return np.inf
     sites = arr.site[is_open]
@@ -298,7 +298,11 @@ def plan_cost(arr: Arrays, plan: np.ndarray) -> float:
     return float(arr.cost[plan].sum() + arr.fixed[is_open].sum() + arr.constant)
 
 
-def _fill_to_p(arr: Arrays, is_open: np.ndarray) -> np.ndarray | None:
+def fill_to_p(
+    arr: Arrays, is_open: np.ndarray, rank: np.ndarray | None = None
+) -> np.ndarray | None:
+    """``is_open`` plus allowed options, lowest ``rank`` first (default: the net fixed cost;
+    ties by position), one per site, until ``p`` are open; None if that cannot be done."""
     assert arr.p is not None
     missing = arr.p - int(is_open.sum())
     if missing < 0:
@@ -306,7 +310,7 @@ def _fill_to_p(arr: Arrays, is_open: np.ndarray) -> np.ndarray | None:
     taken = np.zeros(int(arr.site.max(initial=-1)) + 1, dtype=bool)
     taken[arr.site[is_open]] = True
     out = is_open.copy()
-    for j in np.argsort(arr.fixed, kind="stable").tolist():
+    for j in np.argsort(arr.fixed if rank is None else rank, kind="stable").tolist():
         if missing == 0:
             break
         if not out[j] and not arr.forced_closed[j] and not taken[arr.site[j]]:

@@ -289,8 +289,8 @@ def _add_assignment_rows(
     x: list[pulp.LpVariable],
     y: dict[str, pulp.LpVariable],
 ) -> dict[tuple[str, str], pulp.LpConstraint]:
-    """Each demand row served exactly once, and only by an open option; returns the first
-    rows by (village, level), whose duals the relaxation reports."""
+    """Each demand row served exactly once, and only by an open option; returns the
+    "served once" rows by (village, level), whose duals the relaxation reports."""
     rows_of: dict[tuple[str, str], pulp.LpConstraint] = {}
     for key, rows in pairs.groupby(["village_id", "level"], sort=False)["var"]:
         row = pulp.LpAffineExpression([(x[i], 1.0) for i in rows]) == 1

@@ -47,6 +47,7 @@ import pandas as pd
 from planning._errors import InfeasiblePlanError, SolverError
 from planning._heuristic import (
     RowView,
+    fill_to_p,
     greedy_open_set,
     greedy_plan,
     improve,
@@ -253,7 +254,9 @@ class _Run:
         lam = np.array([duals.get(key, 0.0) for key in arr.rows])
         y = np.array([result.stats["open_values"].get(j, 0.0) for j in arr.option_ids])
         if arr.exact:
-            best.from_open_set(_rounded_open_set(arr, y), -y)
+            rounded = _rounded_open_set(arr, y)
+            if rounded is not None:
+                best.from_open_set(rounded, -y)
         return lam
 
     def class_bound(self, arr: Arrays, best: _Incumbent, bound: Bound, until: float) -> Bound:
@@ -583,20 +586,12 @@ def _initial_multipliers(arr: Arrays, best: _Incumbent) -> np.ndarray:
     return arr.cost[plan] + fixed * arr.students / np.maximum(load[arr.pj[plan]], 1e-9)
 
 
-def _rounded_open_set(arr: Arrays, y: np.ndarray) -> np.ndarray:
-    """Open options from the relaxation's open values: the ``p`` largest (ties by position)
-    when ``p`` is set, else those at least half open (and every forced one)."""
-    forced = arr.forced_open.copy()
+def _rounded_open_set(arr: Arrays, y: np.ndarray) -> np.ndarray | None:
+    """Open options from the relaxation's open values: those at least half open (and every
+    forced one), or with ``p`` set the forced ones and then the most open."""
     if arr.p is None:
-        return forced | ((y >= 0.5) & ~arr.forced_closed)
-    order = np.lexsort((np.arange(len(y)), -np.where(arr.forced_closed, -np.inf, y)))
-    is_open = forced
-    for j in order:
-        if is_open.sum() >= arr.p:
-            break
-        if not arr.forced_closed[j] and not is_open[arr.site == arr.site[j]].any():
-            is_open[j] = True
-    return is_open
+        return arr.forced_open | ((y >= 0.5) & ~arr.forced_closed)
+    return fill_to_p(arr, arr.forced_open, rank=-y)
 
 
 def _round_up(arr: Arrays, value: float) -> float:
