@@ -1,0 +1,110 @@
+"""The matheuristic's regions: each region's plan lands in its own rows, and a sweep solved
+in worker processes gives the same plan as one solved region after region."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planning import optimize as opt
+from planning._heuristic import greedy_open_set, plan_cost, regions, row_view
+from planning._lagrangian import Arrays, to_arrays
+from planning.model import ModelInput
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SMALL = 5  # options per region: each region's MIP is proven optimal within a second
+
+
+@pytest.fixture(scope="module")
+def data() -> ModelInput:
+    sys.path.insert(0, str(BENCHMARKS))
+    from scale import make_instance
+
+    return make_instance(400, 40, seed=3)
+
+
+def start(data: ModelInput) -> tuple[opt._Run, Arrays, opt._Incumbent]:
+    """A run with the greedy plan as its incumbent."""
+    run = opt._Run(data, "highs", 120.0, 0.0, 1)
+    arr = to_arrays(data)
+    best = opt._Incumbent(arr, row_view(arr))
+    first = greedy_open_set(arr)
+    assert first is not None
+    best.from_open_set(first, None)
+    assert best.plan is not None
+    return run, arr, best
+
+
+def job(seconds: float = 60.0, gap: float = 0.0) -> opt._RegionJob:
+    return opt._RegionJob("highs", 1, time.time() + 600, seconds, gap)
+
+
+def test_region_plan_lands_in_its_rows(data: ModelInput) -> None:
+    run, arr, best = start(data)
+    assert best.plan is not None
+    before = best.cost
+    for region in regions(arr, SMALL):
+        sub, rows = opt._region_model(arr, best.plan, region)
+        if sub is None:
+            continue
+        result = job()((sub, best.table().iloc[rows]))
+        assert result is not None
+        # the solver's rows come in its own order, not the order of ``rows``
+        shuffled = result.assignment.sample(frac=1.0, random_state=0).reset_index(drop=True)
+        run.take_region(arr, best, rows, dataclasses.replace(result, assignment=shuffled))
+        np.testing.assert_array_equal(arr.pk[best.plan], np.arange(arr.n_rows))
+        assert best.cost == pytest.approx(plan_cost(arr, best.plan))
+    assert best.cost < before  # the greedy plan leaves something to gain
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sweep_in_workers_equals_serial_sweep(
+    data: ModelInput, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regions solved to optimality, so the clock does not decide the plan
+    monkeypatch.setattr(opt, "REGION_SECONDS", 60.0)
+    monkeypatch.setattr(opt, "REGION_GAP", 0.0)
+    run, arr, best = start(data)
+    assert best.plan is not None
+    groups = regions(arr, SMALL)
+    # region after region, each from the plan the previous ones left
+    serial = opt._Incumbent(arr, best.view)
+    serial.plan, serial.cost = best.plan.copy(), best.cost
+    for region in groups:
+        sub, rows = opt._region_model(arr, serial.plan, region)
+        if sub is not None:
+            result = job()((sub, serial.table().iloc[rows]))
+            if result is not None:
+                run.take_region(arr, serial, rows, result)
+    with opt._RegionSolver(workers) as pool:
+        saved = run.region_sweep(arr, best, groups, time.perf_counter() + 300, pool)
+    assert (pool.pool is not None) == (workers > 1)
+    np.testing.assert_array_equal(best.plan, serial.plan)
+    assert best.cost == pytest.approx(serial.cost)
+    assert saved > 0
+
+
+def test_no_workers_inside_a_daemonic_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Daemon:
+        daemon = True
+
+    assert opt._region_workers(None) >= 1
+    assert opt._region_workers(1) == 1
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: Daemon())
+    assert opt._region_workers(None) == 1
+
+
+def test_main_module_hidden_and_restored() -> None:
+    main = sys.modules["__main__"]
+    had = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    with opt._main_module_hidden():
+        assert "__file__" not in main.__dict__
+        assert main.__dict__["__spec__"] is None
+    assert {k: main.__dict__[k] for k in had} == had
+    assert ("__file__" in main.__dict__) == ("__file__" in had)
