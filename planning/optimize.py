@@ -21,16 +21,22 @@ Strategies
    incumbent, is solved by the MIP solver within the remaining time. The bound reported is
    ``max(Lagrangian bound, min(MIP bound of the reduced model, incumbent))``.
 4. **Matheuristic** (``strategy == "matheuristic"``), when the reduced model is still too
-   large: a MIP restricted to the promising options (those the relaxation opened) and each
-   row's cheapest pairs by reduced cost is solved from the incumbent, then, if time remains
-   and the model has become small enough, the reduced full model as in 3. The bound reported
-   is the Lagrangian bound of the full model (or 3's bound when 3 ran).
+   large: fix-and-optimise from the incumbent. The options are cut into regions of
+   ``REGION_OPTIONS`` neighbouring options; one region's MIP re-plans its options and the
+   rows they serve, everything else fixed (at most ``REGION_SECONDS`` each). The regions of a
+   sweep share no option and no row, so they are solved side by side in worker processes
+   (spawned; one per core, at most ``REGION_WORKERS``) and applied in region order; sweeps
+   with shifted borders repeat until one gains nothing or the time is spent. Then more
+   bound rounds, and the reduced full model as in 3 if it has become small enough. The
+   bound reported is the Lagrangian bound of the full model (or 3's bound when 3 ran).
 
 A plan is called ``"optimal"`` only when the reported bound and objective agree to a relative
 1e-6 (with integer costs, a bound is first rounded up to an integer). Everything else is
 ``"feasible"`` with that honest bound and gap. The path is deterministic: iteration counts,
 not the clock, end the numpy phases (the clock only caps them on very slow machines), and
-the MIP solver runs with a fixed seed.
+the MIP solver runs with a fixed seed. A run that the time limit cuts short is the
+exception: the matheuristic's regions stop on the clock, so at prefecture scale two runs
+of the same input can end with slightly different plans (each with its own honest gap).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -350,23 +357,30 @@ class _Run:
     def matheuristic(
         self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None, lower: float
     ) -> SolveResult:
-        """Fix-and-optimise over regions from the incumbent; the reduced model if it shrinks."""
+        """Fix-and-optimise over regions from the incumbent, more bound rounds, then the
+        reduced model if it has shrunk enough, else regions again until the time is spent."""
         if best.plan is None or self.data.budget is not None:
             return self.restricted_then_full(arr, bound, best, lower)
-        self.improve_by_regions(arr, best, self.start + 0.65 * self.limit)
-        if self.interrupted:
-            return self.finish(self.certify(arr, best.plan), lower)
-        if class_dp_possible(arr):
-            bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
-            lower = max(lower, _round_up(arr, bound.value))
-            self.stats["lagrangian_bound"] = bound.value
-        ub = best.cost
-        keep, closed = _reduction(arr, bound, ub)
-        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-        room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
-        if keep.sum() <= POLISH_PAIRS and self.left() > room:
-            self.stats["strategy"] = "matheuristic+exact"
-            return self.exact(arr, best, ub, lower, keep, closed)
+        first = self.start + 0.65 * self.limit
+        workers = _region_workers(self.threads) if first - time.perf_counter() > 20 else 1
+        self.stats.update(region_sweeps=0, region_workers=workers)
+        with _RegionSolver(workers) as pool:
+            self.improve_by_regions(arr, best, first, pool)
+            if self.interrupted:
+                return self.finish(self.certify(arr, best.plan), lower)
+            if class_dp_possible(arr):
+                bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
+                lower = max(lower, _round_up(arr, bound.value))
+                self.stats["lagrangian_bound"] = bound.value
+            ub = best.cost
+            keep, closed = _reduction(arr, bound, ub)
+            self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+            room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
+            if keep.sum() <= POLISH_PAIRS and self.left() > room:
+                self.stats["strategy"] = "matheuristic+exact"
+                return self.exact(arr, best, ub, lower, keep, closed)
+            reserve = 5.0 + 0.03 * self.limit  # to read the plan back (certify) in time
+            self.improve_by_regions(arr, best, self.start + self.limit - reserve, pool)
         return self.finish(self.certify(arr, best.plan), lower)
 
     def restricted_then_full(
@@ -385,7 +399,9 @@ class _Run:
             return self.finish(result, max(lower, result.bound or -math.inf))
         return self.finish(result, lower)
 
-    def improve_by_regions(self, arr: Arrays, best: _Incumbent, until: float) -> None:
+    def improve_by_regions(
+        self, arr: Arrays, best: _Incumbent, until: float, pool: _RegionSolver
+    ) -> None:
         """Re-solve the options of one region and the rows they serve by MIP, the rest fixed;
         sweep over regions (borders moving between sweeps) until no region improves.
 
@@ -393,18 +409,15 @@ class _Run:
         sweep's starting plan, in worker processes when there are spare cores, and their
         results are applied in region order: the same plan as one region after the other.
         """
-        sweeps = 0
-        workers = _region_workers(self.threads) if until - time.perf_counter() > 20 else 1
-        with _RegionSolver(workers) as pool:
-            while time.perf_counter() < until and not self.interrupted:
-                gained = self.region_sweep(
-                    arr, best, regions(arr, REGION_OPTIONS, offset=sweeps * 7), until, pool
-                )
-                sweeps += 1
-                logger.info("region sweep %d: plan %.6g", sweeps, best.cost)
-                if gained <= 1e-6 * abs(best.cost):
-                    break
-        self.stats.update(region_sweeps=sweeps, region_workers=workers)
+        while until - time.perf_counter() > 1.0 and not self.interrupted:
+            sweeps = self.stats["region_sweeps"]
+            gained = self.region_sweep(
+                arr, best, regions(arr, REGION_OPTIONS, offset=sweeps * 7), until, pool
+            )
+            self.stats["region_sweeps"] = sweeps + 1
+            logger.info("region sweep %d: plan %.6g", sweeps + 1, best.cost)
+            if gained <= 1e-6 * abs(best.cost):
+                break
 
     def region_sweep(
         self,
@@ -822,13 +835,17 @@ def _main_module_hidden() -> Iterator[None]:
     ``if __name__ == "__main__"`` guard would run again there); the region workers need
     only this package, so the script is hidden while they start.
     """
-    main = sys.modules["__main__"]
-    saved: dict[str, Any] = {
-        k: main.__dict__.pop(k) for k in ("__file__", "__spec__") if k in main.__dict__
-    }
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
+    with _MAIN_LOCK:  # optimisations in several threads of one process take turns here
+        main = sys.modules["__main__"]
+        saved: dict[str, Any] = {
+            k: main.__dict__.pop(k) for k in ("__file__", "__spec__") if k in main.__dict__
+        }
+        main.__dict__["__spec__"] = None
+        try:
+            yield
+        finally:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
+_MAIN_LOCK = threading.Lock()
