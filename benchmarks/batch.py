@@ -34,11 +34,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from _memory import MemoryPeak
 
 RESULTS = Path(__file__).resolve().parent / "results" / "batch.json"
 
@@ -63,42 +64,6 @@ sweep:
   travel.primary.max_distance_m: [5000, 6000]
   costs.budget_wan: [null, 40000]
 """
-
-
-class MemoryPeak:
-    """Samples the resident memory of this process and its descendants in a thread."""
-
-    def __init__(self, every_s: float = 0.2) -> None:
-        import psutil
-
-        self._me = psutil.Process()
-        self._every = every_s
-        self._stop = threading.Event()
-        self.total_peak = 0
-        self.process_peak = 0
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> MemoryPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            rss = []
-            for p in [self._me, *self._me.children(recursive=True)]:
-                try:
-                    rss.append(p.memory_info().rss)
-                except psutil.Error:  # a process ended between listing and reading
-                    continue
-            self.total_peak = max(self.total_peak, sum(rss))
-            self.process_peak = max(self.process_peak, max(rss, default=0))
-            self._stop.wait(self._every)
 
 
 def prepare(work: Path, *, counties: int, villages: int | None, seed: int, **solver: Any) -> Path:

@@ -13,54 +13,23 @@ benchmarks/results/scale.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
+from _memory import MemoryPeak
 from scipy.spatial import cKDTree
 
 from planning.model import ModelInput
 from planning.optimize import optimize
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
-
-
-class ChildrenMemory:
-    """Peak of the summed resident memory of this process's children (the optimizer's region
-    workers), sampled every 0.2 s. (``RUSAGE_CHILDREN`` would count the parent's memory at
-    the fork that starts a spawned worker.) Added to this process's own exact peak, it gives
-    an upper bound of the run's peak."""
-
-    def __init__(self) -> None:
-        self.peak_gb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> ChildrenMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(0.2):
-            total = 0
-            for child in me.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    total += child.memory_info().rss
-            self.peak_gb = max(self.peak_gb, total / 1024**3)
 
 
 def make_instance(
@@ -136,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     data = make_instance(args.villages, args.sites, seed=args.seed)
     gen = time.perf_counter() - t0
     per_village = len(data.pairs) / data.demand["village_id"].nunique() / 2
-    with ChildrenMemory() as children:
+    with MemoryPeak() as memory:
         result = optimize(data, time_limit_s=args.time_limit)
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # exact
+    workers_gb = memory.children_peak / 1024**3  # sampled; RUSAGE_CHILDREN would count the
+    # parent's memory at the fork that starts a spawned worker
     workers = result.stats.get("region_workers", 1)
     line = {
         "villages": args.villages,
@@ -155,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         "gap": None if result.gap is None else round(result.gap, 5),
         "status": result.status,
         "strategy": result.stats.get("strategy"),
-        "peak_memory_gb": round(peak_gb + children.peak_gb, 2),
+        "peak_memory_gb": round(peak_gb + workers_gb, 2),  # an upper bound
         "peak_memory_main_gb": round(peak_gb, 2),
-        "peak_memory_workers_gb": round(children.peak_gb, 2),
+        "peak_memory_workers_gb": round(workers_gb, 2),
         "region_workers": workers,
         "region_sweeps": result.stats.get("region_sweeps"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

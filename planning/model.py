@@ -576,6 +576,9 @@ def _make_solver(
     raise ValueError(f"unknown solver {name!r}; expected highs or cbc")
 
 
+OVERTIME = 1.1  # HiGHS is stopped at this multiple of its time limit (+1 s) if still running
+
+
 class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
     """PuLP's HiGHS interface: no banner on stdout, and an optional warm start."""
 
@@ -584,6 +587,7 @@ class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
         self.warm = warm
 
     interrupted = False
+    overtime = False  # stopped by us: HiGHS ran well past its time limit
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         with _c_stdout_silenced():
@@ -597,18 +601,28 @@ class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
         """
         highs = lp.solverModel
         highs.HandleUserInterrupt = True
+        start = time.perf_counter()
+        hard = None if self.timeLimit is None else OVERTIME * self.timeLimit + 1.0
         highs.startSolve()
         while True:
             try:
                 if highs.wait(0.1)[0]:
                     return
+                if hard is not None and not self.overtime and time.perf_counter() - start > hard:
+                    # HiGHS checks its own time limit only here and there (minutes late on
+                    # some models); a cancel is seen at its next callback
+                    self.overtime = True
+                    highs.cancelSolve()
             except KeyboardInterrupt:
                 self.interrupted = True
                 highs.cancelSolve()
 
     def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:
-        if self.interrupted and lp.solverModel.getInfo().primal_solution_status != 2:
-            raise KeyboardInterrupt  # stopped before any plan: stop like Ctrl-C anywhere else
+        if lp.solverModel.getInfo().primal_solution_status != 2:
+            if self.interrupted:
+                raise KeyboardInterrupt  # stopped before any plan: stop like Ctrl-C elsewhere
+            if self.overtime:
+                return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
         return tuple(super().findSolutionValues(lp))  # type: ignore[return-value]
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:

@@ -108,3 +108,23 @@ def test_main_module_hidden_and_restored() -> None:
         assert main.__dict__["__spec__"] is None
     assert {k: main.__dict__[k] for k in had} == had
     assert ("__file__" in main.__dict__) == ("__file__" in had)
+
+
+def test_highs_stopped_when_far_past_its_time_limit(
+    data: ModelInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HiGHS checks its time limit only here and there; past OVERTIME x the limit (+1 s) it
+    is cancelled, and what it has is a plan, not an optimum."""
+    from planning import model as mdl
+
+    monkeypatch.setattr(mdl, "OVERTIME", 0.0)  # cancel after 1 s whatever the limit
+    built = mdl.build_model(data)  # the full 400 x 40 model: far more than 1 s to prove
+    start = time.perf_counter()
+    try:
+        result = mdl.solve(built, time_limit_s=120.0, threads=1)
+    except opt.SolverError as err:  # cancelled before HiGHS had any plan
+        assert "without any plan" in str(err)
+    else:
+        assert result.status == "feasible"
+        assert result.gap is not None and result.gap > 0
+    assert time.perf_counter() - start < 30.0  # not the 120 s HiGHS was given
