@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -362,6 +363,8 @@ def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
     Each region grows from the lowest-numbered free option (after rotating the order by
     ``offset``, so that successive calls draw different borders) by adding the free option
     that shares the most rows with it, until it has ``size`` options or no free neighbour.
+    The options of one site go into one region together (a region's MIP can then swap them
+    without clashing with another region's choice at the same site).
     """
     from scipy import sparse
 
@@ -369,31 +372,41 @@ def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
         (np.ones(len(arr.pk)), (arr.pk, arr.pj)), shape=(arr.n_rows, arr.n_options)
     )
     adj = (a.T @ a).tocsr()
+    by_site: dict[int, list[int]] = {}
+    for j, s in enumerate(arr.site.tolist()):
+        by_site.setdefault(s, []).append(j)
+    together = [by_site[s] if s >= 0 else [j] for j, s in enumerate(arr.site.tolist())]
     free = np.ones(arr.n_options, dtype=bool)
     out = []
     for seed in np.roll(np.arange(arr.n_options), -offset).tolist():
         if free[seed]:
-            region = _grow_region(adj, free, seed, size)
+            region = _grow_region(adj, free, seed, size, together)
             out.append(np.array(sorted(region), dtype=np.int64))
     return out
 
 
-def _grow_region(adj: object, free: np.ndarray, seed: int, size: int) -> list[int]:
+def _grow_region(
+    adj: Any, free: np.ndarray, seed: int, size: int, together: list[list[int]]
+) -> list[int]:
     weight: dict[int, float] = {}
-    region = [seed]
-    free[seed] = False
+    region: list[int] = []
+
+    def take(j: int) -> None:
+        for k in together[j]:
+            if free[k]:
+                free[k] = False
+                region.append(k)
+                row = adj.getrow(k)
+                for i, w in zip(row.indices.tolist(), row.data.tolist(), strict=True):
+                    if free[i]:
+                        weight[i] = weight.get(i, 0.0) + w
+
+    take(seed)
     while len(region) < size:
-        last = region[-1]
-        row = adj.getrow(last)  # type: ignore[attr-defined]
-        for j, w in zip(row.indices.tolist(), row.data.tolist(), strict=True):
-            if free[j]:
-                weight[j] = weight.get(j, 0.0) + w
         weight = {j: w for j, w in weight.items() if free[j]}
         if not weight:
             break
-        nxt = max(weight, key=lambda j: (weight[j], -j))
-        region.append(nxt)
-        free[nxt] = False
+        take(max(weight, key=lambda j: (weight[j], -j)))
     return region
 
 

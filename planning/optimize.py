@@ -489,17 +489,10 @@ class _Run:
     ) -> SolveResult:
         if self.interrupted and not certify:
             raise SolverError("interrupted (Ctrl-C): no further search")
-        model = build_model(data)
-        self.build_seconds += model.seconds
-        result = solve(
-            model,
-            solver=self.solver,
-            time_limit_s=max(0.5, seconds - model.seconds),
-            mip_gap=self.mip_gap,
-            threads=self.threads,
-            warm_start=warm,
-            options=options if self.solver == "highs" else None,
+        result = _build_and_solve(
+            data, self.solver, seconds, self.threads, self.mip_gap, warm, options
         )
+        self.build_seconds += result.build_seconds
         if result.status == "interrupted":
             self.interrupted = True
         return result
@@ -612,6 +605,28 @@ class _Incumbent:
 
 
 # -------------------------------------------------------------------- helpers
+
+
+def _build_and_solve(
+    data: ModelInput,
+    solver: str,
+    seconds: float,
+    threads: int | None,
+    mip_gap: float,
+    warm: pd.DataFrame | None,
+    options: dict[str, Any] | None = None,
+) -> SolveResult:
+    """Build ``data``'s model and solve it, all within about ``seconds``."""
+    model = build_model(data)
+    return solve(
+        model,
+        solver=solver,
+        time_limit_s=max(0.5, seconds - model.seconds),
+        mip_gap=mip_gap,
+        threads=threads,
+        warm_start=warm,
+        options=options if solver == "highs" else None,
+    )
 
 
 def _exact_size(arr: Arrays) -> int:
@@ -768,15 +783,7 @@ class _RegionJob:
         if seconds < 1.0:
             return None
         try:
-            model = build_model(sub)
-            return solve(
-                model,
-                solver=self.solver,
-                time_limit_s=max(0.5, seconds - model.seconds),
-                threads=self.threads,
-                mip_gap=self.gap,
-                warm_start=warm,
-            )
+            return _build_and_solve(sub, self.solver, seconds, self.threads, self.gap, warm)
         except (InfeasiblePlanError, SolverError):
             return None
 

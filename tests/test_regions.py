@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from planning import optimize as opt
@@ -128,3 +129,25 @@ def test_highs_stopped_when_far_past_its_time_limit(
         assert result.status == "feasible"
         assert result.gap is not None and result.gap > 0
     assert time.perf_counter() - start < 30.0  # not the 120 s HiGHS was given
+
+
+def test_options_of_one_site_share_a_region(data: ModelInput) -> None:
+    # a second school type at every site, reachable from the same villages
+    twin = data.options.rename(index=lambda j: f"{j}-b")
+    twin["fixed_cost"] *= 1.5
+    pairs = data.pairs.assign(option_id=data.pairs["option_id"] + "-b")
+    both = dataclasses.replace(
+        data,
+        options=pd.concat([data.options, twin]),
+        pairs=pd.concat([data.pairs, pairs], ignore_index=True),
+    )
+    arr = to_arrays(both)
+    for offset in (0, 7):
+        groups = regions(arr, SMALL, offset=offset)
+        seen = np.concatenate(groups)
+        assert sorted(seen.tolist()) == list(range(arr.n_options))  # each option once
+        for region in groups:
+            sites = set(arr.site[region].tolist())
+            assert set(np.flatnonzero(np.isin(arr.site, list(sites))).tolist()) == set(
+                region.tolist()
+            )
