@@ -497,6 +497,13 @@ def solve(
             raise SolverError(f"the linear relaxation was not solved within {seconds:.0f} s")
         return _read_relaxation(model, solver, seconds)
     result = _read_solution(model, solver, seconds)
+    if getattr(backend, "overtime", False):
+        logger.warning(
+            "%s ran past its time limit of %.0f s and was stopped after %.0f s",
+            solver,
+            time_limit_s,
+            seconds,
+        )
     if getattr(backend, "interrupted", False) and result.status != "optimal":
         logger.warning("interrupted after %.0f s: keeping the best plan found so far", seconds)
         result = dataclasses.replace(result, status="interrupted")

@@ -430,16 +430,17 @@ class _Run:
         """One sweep over ``groups`` from the current incumbent; returns the cost saved."""
         assert best.plan is not None
         table = best.table()
-        tasks = []
+        rows_of, work = [], []
         for region in groups:
             sub, rows = _region_model(arr, best.plan, region)
             if sub is not None:
-                tasks.append((sub, rows, table.iloc[rows]))
+                rows_of.append(rows)
+                work.append((sub, table.iloc[rows]))
         deadline = time.time() + (until - time.perf_counter())  # wall clock: shared by processes
         job = _RegionJob(self.solver, self.threads, deadline, REGION_SECONDS, REGION_GAP)
         saved = 0.0
         try:
-            for (_, rows, _), result in zip(tasks, pool.run(job, tasks), strict=False):
+            for rows, result in zip(rows_of, pool.run(job, work), strict=False):
                 if result is None:
                     continue
                 if result.status == "interrupted":
@@ -811,10 +812,9 @@ class _RegionSolver:
             self.pool.shutdown(wait=True, cancel_futures=True)  # running regions end within s
 
     def run(
-        self, job: _RegionJob, tasks: list[tuple[ModelInput, np.ndarray, pd.DataFrame]]
+        self, job: _RegionJob, work: list[tuple[ModelInput, pd.DataFrame]]
     ) -> Iterator[SolveResult | None]:
-        """Each task's result, in the order of ``tasks``."""
-        work = [(sub, warm) for sub, _, warm in tasks]
+        """Each region's result (model and warm start in ``work``), in the order of ``work``."""
         if self.pool is None:
             yield from map(job, work)
             return
@@ -825,7 +825,11 @@ class _RegionSolver:
                 try:
                     yield future.result()
                 except BrokenProcessPool:
-                    logger.warning("region workers stopped; solving the rest here")
+                    logger.warning(
+                        "the worker processes stopped unexpectedly; the remaining regions "
+                        "are solved one after the other"
+                    )
+                    self.pool.shutdown(wait=False, cancel_futures=True)
                     self.pool = None
                     yield from map(job, work[i:])
                     return
