@@ -299,6 +299,21 @@ def plan_cost(arr: Arrays, plan: np.ndarray) -> float:
     return float(arr.cost[plan].sum() + arr.fixed[is_open].sum() + arr.constant)
 
 
+def plan_fits(arr: Arrays, plan: np.ndarray) -> bool:
+    """Whether every option holds its rows: students within capacity, classes per level
+    (rounded up) within its classes."""
+    j = arr.pj[plan]
+    load = np.bincount(j, arr.students, minlength=arr.n_options)
+    if (load > arr.capacity + 1e-9).any():
+        return False
+    if arr.class_size is None:
+        return True
+    n = len(arr.class_size)
+    by_level = np.bincount(j * n + arr.level, arr.students, minlength=arr.n_options * n)
+    classes = np.ceil(by_level.reshape(arr.n_options, n) / arr.class_size - 1e-9).sum(axis=1)
+    return bool((classes <= arr.class_cap + 1e-9).all())
+
+
 def fill_to_p(
     arr: Arrays, is_open: np.ndarray, rank: np.ndarray | None = None
 ) -> np.ndarray | None:

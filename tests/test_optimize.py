@@ -252,3 +252,66 @@ def test_relaxation_stopped_by_the_clock_is_no_bound() -> None:
     data = cpmp_instance(6, n=60, p=6)
     with pytest.raises(SolverError, match="linear relaxation"):
         solve(build_model(data), relax=True, time_limit_s=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_nearest_pairs_relaxation_is_no_bound_but_keeps_the_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above LP_PAIRS the relaxation of each row's cheapest pairs starts the bound phase: it
+    is a restricted model, so its value is never reported as a bound; the result still
+    matches the exact MIP."""
+    import planning.optimize as opt
+
+    data = planner_instance(seed)
+    monkeypatch.setattr(opt, "LP_PAIRS", len(data.pairs) // 2)
+    monkeypatch.setattr(opt, "LP_NEAREST_MIN", 1)
+    result = optimize(data, time_limit_s=60)
+    check_plan(data, result)
+    assert "lp_bound" not in result.stats
+    n_rows = len(data.demand)
+    assert 0 < result.stats["lp_nearest_pairs"] < len(data.pairs)
+    assert result.stats["lp_nearest_pairs"] <= (len(data.pairs) // 2 // n_rows + 1) * n_rows
+    assert result.objective == pytest.approx(exact(data).objective, rel=1e-6)
+
+
+def test_nearest_pairs_are_each_rows_cheapest_and_the_incumbents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import planning.optimize as opt
+    from planning._heuristic import row_view
+    from planning._lagrangian import to_arrays
+
+    data = planner_instance(3)
+    arr = to_arrays(data)
+    best = opt._Incumbent(arr, row_view(arr))
+    assert opt._nearest_pairs(arr, best, 1).all()  # up to LP_PAIRS: the whole model
+    monkeypatch.setattr(opt, "LP_PAIRS", 0)
+    assert opt._nearest_pairs(arr, best, 2) is None  # no incumbent to keep it feasible
+    plan = np.array([np.flatnonzero(arr.pk == k)[-1] for k in range(arr.n_rows)])
+    best.plan = plan
+    assert opt._nearest_pairs(arr, best, opt.LP_NEAREST_MIN - 1) is None  # too few per row
+    n = opt.LP_NEAREST_MIN
+    keep = opt._nearest_pairs(arr, best, n)
+    assert keep is not None and not keep.all()
+    for k in range(arr.n_rows):
+        mine = np.flatnonzero(arr.pk == k)
+        cheapest = mine[np.lexsort((arr.pj[mine], arr.cost[mine]))][:n]
+        assert set(mine[keep[mine]]) == set(cheapest) | {plan[k]}
+
+
+def test_one_open_option_per_site_forced_first() -> None:
+    import planning.optimize as opt
+    from planning._lagrangian import to_arrays
+
+    data = planner_instance(4)
+    arr = to_arrays(data)
+    y = np.linspace(0.9, 0.1, arr.n_options)
+    out = opt._one_per_site(arr, np.ones(arr.n_options, dtype=bool), y)
+    assert np.bincount(arr.site[out]).max() == 1
+    assert len(np.unique(arr.site[out])) == len(np.unique(arr.site))
+    for s in np.unique(arr.site):
+        mine = np.flatnonzero(arr.site == s)
+        forced = mine[arr.forced_open[mine]]
+        want = forced[0] if len(forced) else mine[np.argmax(y[mine])]
+        assert out[want]

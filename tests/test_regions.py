@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from planning import optimize as opt
-from planning._heuristic import greedy_open_set, plan_cost, regions, row_view
+from planning._heuristic import greedy_open_set, plan_cost, plan_fits, regions, row_view
 from planning._lagrangian import Arrays, to_arrays
 from planning.model import ModelInput
 
@@ -46,28 +46,72 @@ def job(seconds: float = 60.0, gap: float = 0.0) -> opt._RegionJob:
     return opt._RegionJob("highs", 1, time.time() + 600, seconds, gap)
 
 
-def test_region_plan_lands_in_its_rows(data: ModelInput) -> None:
+@pytest.mark.parametrize("ring", [0, opt.RING_OPTIONS])
+def test_region_plan_lands_in_its_rows(data: ModelInput, ring: int) -> None:
     run, arr, best = start(data)
     assert best.plan is not None
     before = best.cost
     for region in regions(arr, SMALL):
-        sub, rows = opt._region_model(arr, best.plan, region)
+        sub, rows, held = opt._region_model(arr, best.plan, region, ring)
         if sub is None:
             continue
-        result = job()((sub, best.table().iloc[rows]))
+        warm = pd.concat([best.table().iloc[rows], held], ignore_index=True)
+        result = job()((sub, warm))
         assert result is not None
         # the solver's rows come in its own order, not the order of ``rows``
         shuffled = result.assignment.sample(frac=1.0, random_state=0).reset_index(drop=True)
-        run.take_region(arr, best, rows, dataclasses.replace(result, assignment=shuffled))
+        replaced = dataclasses.replace(result, assignment=shuffled)
+        run.take_region(arr, best, rows, replaced, check=ring > 0)
         np.testing.assert_array_equal(arr.pk[best.plan], np.arange(arr.n_rows))
         assert best.cost == pytest.approx(plan_cost(arr, best.plan))
+        assert plan_fits(arr, best.plan)
     assert best.cost < before  # the greedy plan leaves something to gain
+
+
+def test_ring_offers_only_the_spare_room_of_open_options(data: ModelInput) -> None:
+    """A ring option is forced open and holds its own rows as one fixed row per level, so
+    the region's model sees exactly its spare room."""
+    _, arr, best = start(data)
+    assert best.plan is not None
+    region = regions(arr, SMALL)[0]
+    sub, rows, held = opt._region_model(arr, best.plan, region, 3)
+    assert sub is not None and len(held) > 0
+    ring = sorted(set(held["option_id"]))
+    assert 0 < len(ring) <= 3
+    assert not set(ring) & set(arr.option_ids[region])
+    assert (sub.options.loc[ring, "forced"] == "open").all()
+    fixed = sub.demand[sub.demand["village_id"].str.startswith(opt.RING_PREFIX)]
+    plan_j = arr.option_ids[arr.pj[best.plan]]
+    for (j, lvl), students in fixed.merge(held).groupby(["option_id", "level"])["students"]:
+        mine = (plan_j == j) & (arr.rows.get_level_values("level") == lvl)
+        assert students.sum() == pytest.approx(arr.students[mine].sum())
+    # the region's own rows, each with its pairs to the region and the ring only
+    free = sub.demand[~sub.demand["village_id"].str.startswith(opt.RING_PREFIX)]
+    assert len(free) == len(rows)
+    assert set(sub.pairs["option_id"]) <= set(arr.option_ids[region]) | set(ring)
+
+
+def test_plan_fits_sees_students_and_classes(data: ModelInput) -> None:
+    _, arr, best = start(data)
+    assert best.plan is not None
+    assert plan_fits(arr, best.plan)
+    # every row to the option of row 0's plan: more than it holds
+    j = arr.pj[best.plan[0]]
+    crowded = best.plan.copy()
+    for k in range(arr.n_rows):
+        mine = np.flatnonzero((arr.pk == k) & (arr.pj == j))
+        if len(mine):
+            crowded[k] = mine[0]
+    assert not plan_fits(arr, crowded)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sweep_in_workers_equals_serial_sweep(
     data: ModelInput, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without rings the regions of a sweep are disjoint: solving them from the sweep's
+    starting plan gives the plan of one region after the other."""
+    monkeypatch.setattr(opt, "RING_OPTIONS", 0)
     # regions solved to optimality, so the clock does not decide the plan
     monkeypatch.setattr(opt, "REGION_SECONDS", 60.0)
     monkeypatch.setattr(opt, "REGION_GAP", 0.0)
@@ -78,7 +122,7 @@ def test_sweep_in_workers_equals_serial_sweep(
     serial = opt._Incumbent(arr, best.view)
     serial.plan, serial.cost = best.plan.copy(), best.cost
     for region in groups:
-        sub, rows = opt._region_model(arr, serial.plan, region)
+        sub, rows, _ = opt._region_model(arr, serial.plan, region)
         if sub is not None:
             result = job()((sub, serial.table().iloc[rows]))
             if result is not None:
@@ -89,6 +133,25 @@ def test_sweep_in_workers_equals_serial_sweep(
     np.testing.assert_array_equal(best.plan, serial.plan)
     assert best.cost == pytest.approx(serial.cost)
     assert saved > 0
+
+
+def test_sweep_with_rings_same_in_workers_and_fits(
+    data: ModelInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With rings, regions may compete for a ring option's room: a region's plan that no
+    longer fits after the ones applied before it is left out, in workers as in one process."""
+    monkeypatch.setattr(opt, "REGION_SECONDS", 60.0)
+    monkeypatch.setattr(opt, "REGION_GAP", 0.0)
+    plans = []
+    for workers in (1, 2):
+        run, arr, best = start(data)
+        before = best.cost
+        with opt._RegionSolver(workers) as pool:
+            run.region_sweep(arr, best, regions(arr, SMALL), time.perf_counter() + 300, pool)
+        assert best.plan is not None and plan_fits(arr, best.plan)
+        assert best.cost < before
+        plans.append(best.plan)
+    np.testing.assert_array_equal(plans[0], plans[1])
 
 
 def test_no_workers_inside_a_daemonic_process(monkeypatch: pytest.MonkeyPatch) -> None:
