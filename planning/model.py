@@ -498,7 +498,9 @@ def solve(
         return _read_relaxation(model, solver, seconds)
     result = _read_solution(model, solver, seconds)
     if getattr(backend, "overtime", False):
-        logger.warning(
+        # routine for the matheuristic's short region MIPs, and the result says what it is
+        # (a plan with its gap): a note for the log, not a warning on the planner's screen
+        logger.info(
             "%s ran past its time limit of %.0f s and was stopped after %.0f s",
             solver,
             time_limit_s,
