@@ -24,7 +24,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# speed and memory figures -> benchmarks/results/*.json (needs ../shared; about an hour)
+# speed and memory figures -> benchmarks/results/*.json (needs ../shared; about 80 minutes)
 SHARED ?= ../shared/data
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
@@ -34,6 +34,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/cpmp.py --all $(SHARED)/cpmp --time-limit 60
 	$(BIN)/python benchmarks/vs_spopt.py $(SHARED)/cpmp --time-limit 60
+	$(BIN)/python benchmarks/cpmp_large.py --shared $(SHARED) --time-limit 300
 	$(BIN)/python benchmarks/network.py
 	$(BIN)/python benchmarks/scale.py --time-limit 600
 	$(BIN)/python benchmarks/scale.py --villages 2000 --sites 200 --time-limit 120 \

@@ -372,8 +372,12 @@ def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray |
     return out
 
 
+NEIGHBOUR_PAIRS = 10  # a row links the options of its this many cheapest pairs (regions)
+
+
 def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
-    """Groups of about ``size`` neighbouring options (options that share demand rows).
+    """Groups of about ``size`` neighbouring options (options among the same rows' cheapest
+    ``NEIGHBOUR_PAIRS`` pairs: near each other even when every row may reach every option).
 
     Each region grows from the lowest-numbered free option (after rotating the order by
     ``offset``, so that successive calls draw different borders) by adding the free option
@@ -383,8 +387,11 @@ def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
     """
     from scipy import sparse
 
+    order = np.lexsort((arr.pj, arr.cost, arr.pk))
+    rank = np.arange(len(order)) - np.searchsorted(arr.pk[order], arr.pk[order], side="left")
+    near = order[rank < NEIGHBOUR_PAIRS]
     a = sparse.csr_matrix(
-        (np.ones(len(arr.pk)), (arr.pk, arr.pj)), shape=(arr.n_rows, arr.n_options)
+        (np.ones(len(near)), (arr.pk[near], arr.pj[near])), shape=(arr.n_rows, arr.n_options)
     )
     adj = (a.T @ a).tocsr()
     by_site: dict[int, list[int]] = {}

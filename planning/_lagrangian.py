@@ -27,7 +27,7 @@ import pandas as pd
 from planning._errors import InfeasiblePlanError
 from planning.model import ModelInput
 
-DP_CELLS = 40_000_000  # largest knapsack table (items x options x capacity) solved exactly
+DP_CELLS = 200_000_000  # largest knapsack table (items x options x capacity) solved exactly
 
 
 @dataclass(frozen=True)

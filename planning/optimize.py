@@ -24,7 +24,10 @@ Strategies
    ``max(Lagrangian bound, min(MIP bound of the reduced model, incumbent))``.
 4. **Matheuristic** (``strategy == "matheuristic"``), when the reduced model is still too
    large: fix-and-optimise from the incumbent. The options are cut into regions of
-   ``REGION_OPTIONS`` neighbouring options; one region's MIP re-plans its options and the
+   ``REGION_OPTIONS`` neighbouring options (neighbours: among the same rows' cheapest
+   pairs; more options per region when few are open, so that a region holds about
+   ``REGION_OPEN`` open ones, as in a p-median where most candidates stay closed); one
+   region's MIP re-plans its options and the
    rows they serve, everything else fixed (at most ``REGION_SECONDS`` each). In the plain
    model (capacity, classes, sites, ``p``) those rows may also move into the spare room of
    up to ``RING_OPTIONS`` open options around the region (each holds its own rows as a
@@ -32,9 +35,13 @@ Strategies
    worker processes (spawned; one per core, at most ``REGION_WORKERS``) from the sweep's
    starting plan and applied in region order; a region's plan that no longer fits a ring
    option after the regions applied before it is left out. Sweeps with shifted borders
-   repeat until one gains nothing or the time is spent. Then more
-   bound rounds, and the reduced full model as in 3 if it has become small enough. The
-   bound reported is the Lagrangian bound of the full model (or 3's bound when 3 ran).
+   repeat until ``STALE_SWEEPS`` in a row gain nothing or the time is spent. Then more
+   bound rounds, and the reduced full model as in 3 if it has become small enough; else
+   sweeps again, and when they stop gaining with time left (models in students only), the
+   MIP over every row's ``WIDEN_PAIRS`` cheapest pairs to any option, the whole plan at
+   once (twice the pairs each time it proves it holds nothing cheaper), then sweeps from
+   its plan. The bound reported is the Lagrangian bound of the full model (or 3's bound
+   when 3 ran).
 
 A plan is called ``"optimal"`` only when the reported bound and objective agree to a relative
 1e-6 (with integer costs, a bound is first rounded up to an integer). Everything else is
@@ -91,6 +98,7 @@ from planning.model import ModelInput, SolveResult, build_model, solve
 
 logger = logging.getLogger(__name__)
 
+BOUND_ITERATIONS = 400  # subgradient rounds with exact knapsacks in the bound phase
 LP_PAIRS = 200_000  # up to this many pairs the linear relaxation starts the bound phase
 LP_NEAREST_MIN = 5  # above LP_PAIRS, each row's cheapest pairs (at least this many) stand in
 EXACT_PAIRS = 60_000  # a reduced model up to this many pairs goes straight to the exact MIP
@@ -99,6 +107,10 @@ POLISH_PAIRS = 30_000  # after the matheuristic, the reduced model up to this si
 POLISH_SECONDS = 30.0  # time limit of the restricted MIP that improves the incumbent
 BUILD_SECONDS_PER_PAIR = 5e-5  # about what building a model takes, to plan the time
 REGION_OPTIONS = 10  # options re-optimised together (few, so that most region MIPs finish)
+REGION_OPEN = 5  # ... but at least about this many open options (few open: more options)
+REGION_OPTIONS_MAX = 60  # ... and at most this many
+WIDEN_PAIRS = 10  # pairs per row of the whole-plan MIP once the regions stop gaining
+STALE_SWEEPS = 2  # sweeps in a row (each with other borders) that gain nothing end the search
 REGION_SECONDS = 2.0  # time limit of one region's MIP (most of the gain comes early)
 REGION_GAP = 0.002  # relative gap at which a region's MIP stops
 RING_OPTIONS = 8  # open options around a region whose spare room its rows may also use
@@ -253,7 +265,7 @@ class _Run:
             arr,
             lam,
             upper=best.cost if best.plan is not None else None,
-            iterations=400 if exact else 300,
+            iterations=BOUND_ITERATIONS if exact else 300,
             exact=exact,
             find_plan=best.from_open_set if arr.exact else None,
             plan_every=25,
@@ -320,25 +332,52 @@ class _Run:
     def polish(self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None) -> float | None:
         """A quick MIP over the options the relaxation kept opening and each row's cheapest
         pairs by reduced cost: a better incumbent, hence a stronger reduction."""
-        keep = _neighbourhood(arr, bound, best, per_row=8)
-        closed = ~_candidate_options(arr, bound, best)
-        if arr.p is not None and (~closed).sum() < arr.p:
-            return ub
-        keep &= ~closed[arr.pj]
-        try:
-            result = self.mip(
-                _restricted(arr, keep, closed),
-                best.table_or_none(),
-                min(0.15 * self.left(), POLISH_SECONDS),
-                options={"mip_rel_gap": 1e-6},
-            )
-        except (InfeasiblePlanError, SolverError):
+        result = self.neighbourhood_mip(
+            arr, bound, best, 8, min(0.15 * self.left(), POLISH_SECONDS), math.inf
+        )
+        if result is None:
             return ub
         self.stats["polish_objective"] = result.objective
         if ub is None or result.objective < ub - 1e-9 * max(1.0, abs(ub)):
             best.adopt(result)
             return result.objective
         return ub
+
+    def neighbourhood_mip(
+        self,
+        arr: Arrays,
+        bound: Bound,
+        best: _Incumbent,
+        per_row: int,
+        seconds: float,
+        max_pairs: float,
+        *,
+        every_option: bool = False,
+    ) -> SolveResult | None:
+        """The MIP over each row's ``per_row`` cheapest pairs by reduced cost to the options
+        the relaxation kept opening and the incumbent's (``every_option``: to any option),
+        warm-started; None if there is no such model (too few options, more than
+        ``max_pairs`` pairs) or no plan in time."""
+        if every_option:
+            keep = _neighbourhood(arr, bound, best, per_row, np.ones(arr.n_options, dtype=bool))
+            closed = (np.bincount(arr.pj[keep], minlength=arr.n_options) == 0) & ~arr.forced_open
+        else:
+            keep = _neighbourhood(arr, bound, best, per_row=per_row)
+            closed = ~_candidate_options(arr, bound, best)
+        if arr.p is not None and (~closed).sum() < arr.p:
+            return None
+        keep &= ~closed[arr.pj]
+        if keep.sum() > max_pairs:
+            return None
+        try:
+            return self.mip(
+                _restricted(arr, keep, closed),
+                best.table_or_none(),
+                seconds,
+                options={"mip_rel_gap": 1e-6},
+            )
+        except (InfeasiblePlanError, SolverError):
+            return None
 
     def trusted_upper(self, arr: Arrays, best: _Incumbent) -> float | None:
         """The incumbent's cost if it is a plan of the full model (checked by the solver)."""
@@ -407,8 +446,45 @@ class _Run:
                 self.stats["strategy"] = "matheuristic+exact"
                 return self.exact(arr, best, ub, lower, keep, closed)
             reserve = 5.0 + 0.03 * self.limit  # to read the plan back (certify) in time
-            self.improve_by_regions(arr, best, self.start + self.limit - reserve, pool)
+            end = self.start + self.limit - reserve
+            self.improve_by_regions(arr, best, end, pool)
+            while self.widen(arr, bound, best, end):
+                self.improve_by_regions(arr, best, end, pool)
         return self.finish(self.certify(arr, best.plan), lower)
+
+    def widen(self, arr: Arrays, bound: Bound, best: _Incumbent, until: float) -> bool:
+        """When the regions have stopped gaining with time left: the MIP over every row's
+        cheapest pairs to any option (the whole plan at once, across region borders) with
+        half the time left; twice as many pairs per row each time it proves that its
+        neighbourhood holds nothing cheaper. Whether it found a cheaper plan.
+
+        Models in students only: with integer classes such MIPs find nothing in minutes.
+        """
+        if arr.class_size is not None or best.plan is None:
+            return False
+        per_row = WIDEN_PAIRS
+        while not self.interrupted and until - time.perf_counter() > 10.0:
+            before = best.cost
+            seconds = 0.5 * (until - time.perf_counter())
+            result = self.neighbourhood_mip(
+                arr, bound, best, per_row, seconds, POLISH_PAIRS, every_option=True
+            )
+            if result is None:
+                return False
+            logger.info(
+                "MIP over each row's %d cheapest pairs: %s, plan %.6g",
+                per_row,
+                result.status,
+                result.objective,
+            )
+            if result.objective < before - 1e-6 * max(1.0, abs(before)):
+                best.adopt(result)
+                self.stats["widen_objective"] = best.cost
+                return True
+            if result.status != "optimal":
+                return False
+            per_row *= 2
+        return False
 
     def restricted_then_full(
         self, arr: Arrays, bound: Bound, best: _Incumbent, lower: float
@@ -436,14 +512,18 @@ class _Run:
         sweep's starting plan, in worker processes when there are spare cores, and their
         results are applied in region order: the same plan as one region after the other.
         """
+        assert best.plan is not None
+        size = _region_size(arr.n_options, len(np.unique(arr.pj[best.plan])))
+        stale = 0
         while until - time.perf_counter() > 1.0 and not self.interrupted:
             sweeps = self.stats["region_sweeps"]
             gained = self.region_sweep(
-                arr, best, regions(arr, REGION_OPTIONS, offset=sweeps * 7), until, pool
+                arr, best, regions(arr, size, offset=sweeps * 7), until, pool
             )
             self.stats["region_sweeps"] = sweeps + 1
-            logger.info("region sweep %d: plan %.6g", sweeps + 1, best.cost)
-            if gained <= 1e-6 * abs(best.cost):
+            logger.info("region sweep %d (%d options): plan %.6g", sweeps + 1, size, best.cost)
+            stale = stale + 1 if gained <= 1e-6 * abs(best.cost) else 0
+            if stale >= STALE_SWEEPS:
                 break
 
     def region_sweep(
@@ -803,9 +883,16 @@ def _candidate_options(arr: Arrays, bound: Bound, best: _Incumbent) -> np.ndarra
     return out
 
 
-def _neighbourhood(arr: Arrays, bound: Bound, best: _Incumbent, per_row: int = 6) -> np.ndarray:
-    """Each row's ``per_row`` cheapest pairs to candidate options, and its incumbent pair."""
-    ok = _candidate_options(arr, bound, best)[arr.pj]
+def _neighbourhood(
+    arr: Arrays,
+    bound: Bound,
+    best: _Incumbent,
+    per_row: int = 6,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each row's ``per_row`` cheapest pairs to ``allowed`` options (default: the candidate
+    options), and its incumbent pair."""
+    ok = (_candidate_options(arr, bound, best) if allowed is None else allowed)[arr.pj]
     cbar = np.where(ok, arr.cost - bound.lam[arr.pk], np.inf)
     order = np.lexsort((cbar, arr.pk))
     rank = np.arange(len(order)) - np.searchsorted(arr.pk[order], arr.pk[order], side="left")
@@ -814,6 +901,13 @@ def _neighbourhood(arr: Arrays, bound: Bound, best: _Incumbent, per_row: int = 6
     if best.plan is not None:
         keep[best.plan] = True
     return keep
+
+
+def _region_size(n_options: int, n_open: int) -> int:
+    """Options per region: ``REGION_OPTIONS``, more when few options are open (a region then
+    holds about ``REGION_OPEN`` open ones: medians can move), at most ``REGION_OPTIONS_MAX``."""
+    share = math.ceil(REGION_OPEN * n_options / max(n_open, 1))
+    return min(max(REGION_OPTIONS, share), REGION_OPTIONS_MAX)
 
 
 def _region_model(

@@ -220,6 +220,19 @@ def test_osman_christofides_1(shared_data: Path) -> None:
     assert result.bound == pytest.approx(713.0)
 
 
+def test_large_lorena_senne_like_instances(shared_data: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from cpmp_large import SIZES, make_instances
+
+    sjc2 = shared_data / "cpmp" / "SJC2.dat"
+    first, again = make_instances(sjc2), make_instances(sjc2)
+    assert [(i.name, i.n, i.p) for i in first] == [(s[0], s[1], s[2]) for s in SIZES]
+    for inst, same, (_, _, p, ratio) in zip(first, again, SIZES, strict=True):
+        assert np.array_equal(inst.xy, same.xy) and np.array_equal(inst.demand, same.demand)
+        assert p * inst.capacity[0] == pytest.approx(ratio * inst.demand.sum(), rel=0.01)
+        assert not inst.floor_distances and inst.known is None
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_relaxation_duals_give_the_linear_bound(seed: int) -> None:
     """The duals of the assignment rows, fed to the Lagrangian with linear knapsacks, give

@@ -214,3 +214,68 @@ def test_options_of_one_site_share_a_region(data: ModelInput) -> None:
             assert set(np.flatnonzero(np.isin(arr.site, list(sites))).tolist()) == set(
                 region.tolist()
             )
+
+
+def two_towns(n: int = 30) -> tuple[ModelInput, np.ndarray]:
+    """A capacitated p-median where every row may reach every option (no travel cut-off):
+    two towns of ``n`` nodes 10 km apart, each a client and a candidate; and each node's town."""
+    rng = np.random.default_rng(5)
+    town = rng.permutation(np.repeat([0, 1], n))  # node numbers say nothing about the town
+    xy = rng.uniform(0, 1000, (2 * n, 2)) + 10_000 * town[:, None]
+    ids = np.array([f"n{i}" for i in range(2 * n)])
+    demand = rng.integers(1, 20, 2 * n).astype(float)
+    d = np.floor(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    i, j = np.meshgrid(np.arange(2 * n), np.arange(2 * n), indexing="ij")
+    options = pd.DataFrame(
+        {
+            "site_id": ids,
+            "fixed_cost": 0.0,
+            "closed_cost": 0.0,
+            "max_students": float(np.ceil(demand.sum() / 6 * 1.2)),
+            "max_classes": np.nan,
+            "forced": "",
+        },
+        index=ids,
+    )
+    data = ModelInput(
+        demand=pd.DataFrame({"village_id": ids, "level": "all", "students": demand}),
+        options=options,
+        pairs=pd.DataFrame(
+            {"village_id": ids[i.ravel()], "level": "all", "option_id": ids[j.ravel()]}
+        ).assign(cost=d.ravel()),
+        p=6,
+    )
+    return data, town
+
+
+def test_regions_are_local_when_every_row_reaches_every_option() -> None:
+    # every option shares every row with every other: only the cheapest pairs say who is near
+    data, town = two_towns()
+    arr = to_arrays(data)
+    for offset in (0, 7):
+        for region in regions(arr, 10, offset=offset):
+            towns = set(town[region].tolist())
+            assert len(towns) == 1, f"region {region.tolist()} spans both towns"
+
+
+def test_region_size_grows_when_few_options_are_open() -> None:
+    assert opt._region_size(1000, 714) == opt.REGION_OPTIONS  # the prefecture model
+    assert opt._region_size(300, 25) == opt.REGION_OPTIONS_MAX  # 12 options per open one
+    assert opt._region_size(400, 40) == 50  # about REGION_OPEN open options per region
+    assert opt._region_size(100, 100) == opt.REGION_OPTIONS  # every option open
+
+
+def test_matheuristic_keeps_searching_until_its_plan_is_near_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the exact path is closed off, so the regions and the whole-plan MIPs must find the plan
+    data, _ = two_towns()
+    exact = opt.optimize(data, time_limit_s=120)
+    assert exact.status == "optimal"
+    monkeypatch.setattr(opt, "EXACT_PAIRS", 10)
+    monkeypatch.setattr(opt, "POLISH_PAIRS", 10)
+    result = opt.optimize(data, time_limit_s=30, threads=1)
+    assert result.stats["strategy"] == "matheuristic"
+    assert result.stats["region_sweeps"] >= opt.STALE_SWEEPS
+    assert result.status == "feasible"  # the bound is the relaxation's, never "optimal"
+    assert result.objective <= exact.objective * 1.005
