@@ -23,6 +23,11 @@ class RowView:
     order: np.ndarray
     start: np.ndarray
 
+    def cheapest(self, per_row: int) -> np.ndarray:
+        """Pair indices of each row's ``per_row`` cheapest pairs."""
+        rank = np.arange(len(self.order)) - np.repeat(self.start[:-1], np.diff(self.start))
+        return self.order[rank < per_row]
+
 
 def row_view(arr: Arrays) -> RowView:
     order = np.lexsort((arr.pj, arr.cost, arr.pk))
@@ -375,7 +380,9 @@ def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray |
 NEIGHBOUR_PAIRS = 10  # a row links the options of its this many cheapest pairs (regions)
 
 
-def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
+def regions(
+    arr: Arrays, size: int, *, offset: int = 0, view: RowView | None = None
+) -> list[np.ndarray]:
     """Groups of about ``size`` neighbouring options (options among the same rows' cheapest
     ``NEIGHBOUR_PAIRS`` pairs: near each other even when every row may reach every option).
 
@@ -387,9 +394,7 @@ def regions(arr: Arrays, size: int, *, offset: int = 0) -> list[np.ndarray]:
     """
     from scipy import sparse
 
-    order = np.lexsort((arr.pj, arr.cost, arr.pk))
-    rank = np.arange(len(order)) - np.searchsorted(arr.pk[order], arr.pk[order], side="left")
-    near = order[rank < NEIGHBOUR_PAIRS]
+    near = (view or row_view(arr)).cheapest(NEIGHBOUR_PAIRS)
     a = sparse.csr_matrix(
         (np.ones(len(near)), (arr.pk[near], arr.pj[near])), shape=(arr.n_rows, arr.n_options)
     )

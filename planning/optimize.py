@@ -518,7 +518,7 @@ class _Run:
         while until - time.perf_counter() > 1.0 and not self.interrupted:
             sweeps = self.stats["region_sweeps"]
             gained = self.region_sweep(
-                arr, best, regions(arr, size, offset=sweeps * 7), until, pool
+                arr, best, regions(arr, size, offset=sweeps * 7, view=best.view), until, pool
             )
             self.stats["region_sweeps"] = sweeps + 1
             logger.info("region sweep %d (%d options): plan %.6g", sweeps + 1, size, best.cost)
@@ -780,10 +780,8 @@ def _nearest_pairs(arr: Arrays, best: _Incumbent, per_row: int) -> np.ndarray | 
         return np.ones(len(arr.pk), dtype=bool)
     if per_row < LP_NEAREST_MIN or best.plan is None:
         return None
-    view = best.view
-    rank = np.arange(len(view.order)) - np.repeat(view.start[:-1], np.diff(view.start))
     keep = np.zeros(len(arr.pk), dtype=bool)
-    keep[view.order[rank < per_row]] = True
+    keep[best.view.cheapest(per_row)] = True
     keep[best.plan] = True
     return keep
 
