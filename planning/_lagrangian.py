@@ -28,6 +28,7 @@ from planning._errors import InfeasiblePlanError
 from planning.model import ModelInput
 
 DP_CELLS = 200_000_000  # largest knapsack table (items x options x capacity) solved exactly
+DP_BLOCK_CELLS = 100_000  # smallest table of a block of options with similar capacities
 
 
 @dataclass(frozen=True)
@@ -266,53 +267,99 @@ def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.nda
 
 
 @dataclass
-class _Table:
-    """Knapsack tables of the options that have items: best value with capacity at most c."""
+class _Block:
+    """Knapsack tables of a group of options, ordered by item count (most items first)."""
 
-    table: np.ndarray  # (active options, top + 1)
-    take: np.ndarray  # (depth, active options, top + 1)
-    weights: np.ndarray  # (depth, active options)
-    item: np.ndarray  # (depth, active options): pair index, -1 for padding
-    where: np.ndarray  # per option: its row in the tables, or -1
-
-    def at(self, options: np.ndarray, room: np.ndarray) -> np.ndarray:
-        """Best value of each option with capacity ``room`` (0 for options without items)."""
-        r = self.where[options]
-        if self.table.shape[0] == 0:  # no option has an item worth taking
-            return np.zeros(len(r))
-        col = np.clip(room, 0, self.table.shape[1] - 1).astype(np.int64)
-        return np.where(r >= 0, self.table[np.maximum(r, 0), col], 0.0)
+    table: np.ndarray  # (options, top + 1): best value with capacity at most c
+    take: list[np.ndarray]  # per item step t: (options with a t-th item, top + 1)
+    weights: np.ndarray  # (depth, options); item t of option r exists for r < len(take[t])
+    item: np.ndarray  # (depth, options): pair index
 
     def pick(self, room: np.ndarray) -> np.ndarray:
-        """Pair indices chosen when each option (all of them) has capacity ``room``."""
-        active = np.flatnonzero(self.where >= 0)
-        left = np.clip(room[active], 0, self.table.shape[1] - 1).astype(np.int64)
-        cols = np.arange(len(active))
+        """Pair indices chosen with capacity ``room`` per option of the block."""
+        left = np.clip(room, 0, self.table.shape[1] - 1).astype(np.int64)
         chosen = []
-        for t in range(self.weights.shape[0] - 1, -1, -1):
-            hit = self.take[t, cols, left]
-            chosen.append(self.item[t, hit])
-            left = left - np.where(hit, self.weights[t], 0)
+        for t in range(len(self.take) - 1, -1, -1):
+            w = self.take[t].shape[0]
+            hit = self.take[t][np.arange(w), left[:w]]
+            chosen.append(self.item[t, :w][hit])
+            left[:w] -= np.where(hit, self.weights[t, :w], 0)
         return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
 
 
+@dataclass
+class _Table:
+    """Knapsack tables of the options that have items, in blocks of similar capacity."""
+
+    blocks: list[_Block]
+    block: np.ndarray  # per option: its block, or -1 (no item worth taking)
+    row: np.ndarray  # per option: its row in the block
+
+    def at(self, options: np.ndarray, room: np.ndarray) -> np.ndarray:
+        """Best value of each option with capacity ``room`` (0 for options without items)."""
+        out = np.zeros(len(options))
+        b = self.block[options]
+        for i, blk in enumerate(self.blocks):
+            hit = b == i
+            col = np.clip(room[hit], 0, blk.table.shape[1] - 1).astype(np.int64)
+            out[hit] = blk.table[self.row[options[hit]], col]
+        return out
+
+    def pick(self, room: np.ndarray) -> np.ndarray:
+        """Pair indices chosen when each option (all of them) has capacity ``room``."""
+        chosen = [np.zeros(0, np.int64)]
+        for i, blk in enumerate(self.blocks):
+            members = np.flatnonzero(self.block == i)
+            order = np.argsort(self.row[members])
+            chosen.append(blk.pick(room[members[order]]))
+        return np.concatenate(chosen)
+
+
 def _dp_table(arr: Arrays, cbar: np.ndarray, items: np.ndarray, cap: np.ndarray) -> _Table:
-    """Exact 0-1 knapsack tables over the pairs ``items`` (sorted by option), vectorised."""
+    """Exact 0-1 knapsack tables over the pairs ``items`` (sorted by option), vectorised.
+
+    Only items worth taking (negative reduced cost, fitting) enter. Options are grouped in
+    blocks of similar capacity (``_blocks``), each with a table as wide as its largest
+    capacity; within a block, options are ordered by item count, so step t of the DP
+    updates only the options with more than t items.
+    """
     w_all = arr.students.astype(np.int64)[arr.pk]
     idx = items[(cbar[items] < 0) & (w_all[items] <= cap[arr.pj[items]])]
     jj = arr.pj[idx]
-    active, slot = np.unique(jj, return_inverse=True)
+    count = np.bincount(jj, minlength=arr.n_options)
+    active = np.flatnonzero(count)
+    block = np.full(arr.n_options, -1)
+    row = np.zeros(arr.n_options, np.int64)
+    blocks: list[_Block] = []
     rank = np.arange(len(idx)) - np.searchsorted(jj, jj, side="left")
-    depth = int(rank.max(initial=-1)) + 1
-    top = int(cap[active].max(initial=0))
-    weights = np.zeros((depth, len(active)), np.int64)
-    costs = np.zeros((depth, len(active)))
-    item = np.full((depth, len(active)), -1)
-    weights[rank, slot], costs[rank, slot], item[rank, slot] = w_all[idx], cbar[idx], idx
-    table, take = _dp_tables(weights, costs, top)
-    where = np.full(arr.n_options, -1)
-    where[active] = np.arange(len(active))
-    return _Table(table=table, take=take, weights=weights, item=item, where=where)
+    for members in _blocks(cap[active]):
+        opts = active[members]
+        opts = opts[np.argsort(-count[opts], kind="stable")]
+        block[opts], row[opts] = len(blocks), np.arange(len(opts))
+        mine = np.flatnonzero(block[jj] == len(blocks))
+        depth = int(count[opts[0]])
+        weights = np.zeros((depth, len(opts)), np.int64)
+        costs = np.zeros((depth, len(opts)))
+        item = np.full((depth, len(opts)), -1)
+        at = (rank[mine], row[jj[mine]])
+        weights[at], costs[at], item[at] = w_all[idx[mine]], cbar[idx[mine]], idx[mine]
+        table, take = _dp_tables(weights, costs, count[opts], int(cap[opts].max()))
+        blocks.append(_Block(table=table, take=take, weights=weights, item=item))
+    return _Table(blocks=blocks, block=block, row=row)
+
+
+def _blocks(cap: np.ndarray) -> list[np.ndarray]:
+    """Options (positions) grouped by capacity, largest first: a new block starts where the
+    capacity drops below half the block's largest, once the block's table holds
+    ``DP_BLOCK_CELLS`` cells (smaller blocks would cost more in numpy calls than they save)."""
+    order = np.argsort(-cap, kind="stable")
+    groups, start = [], 0
+    for i in range(1, len(order) + 1):
+        top = cap[order[start]] + 1
+        if i == len(order) or (cap[order[i]] < 0.5 * top and (i - start) * top >= DP_BLOCK_CELLS):
+            groups.append(order[start:i])
+            start = i
+    return groups
 
 
 def _dp_knapsacks(arr: Arrays, cbar: np.ndarray) -> Knapsack:
@@ -396,19 +443,26 @@ def _split_classes(k: np.ndarray, splits: list[np.ndarray]) -> list[np.ndarray]:
     return per_level[::-1]
 
 
-def _dp_tables(weights: np.ndarray, costs: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best value with capacity at most c, per option, after each item; and the take flags."""
-    depth, width = weights.shape
-    table = np.zeros((width, top + 1))
-    take = np.zeros((depth, width, top + 1), dtype=bool)
+def _dp_tables(
+    weights: np.ndarray, costs: np.ndarray, count: np.ndarray, top: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Best value with capacity at most c, per option, after each item; and the take flags.
+
+    Options are ordered by ``count`` (descending): step t touches the first options only.
+    """
+    table = np.zeros((weights.shape[1], top + 1))
+    take = []
     cols = np.arange(top + 1)
-    rows = np.arange(width)[:, None]
-    for t in range(depth):
-        src = cols[None, :] - weights[t][:, None]
-        cand = np.where(src >= 0, table[rows, np.maximum(src, 0)] + costs[t][:, None], np.inf)
-        better = cand < table
-        take[t] = better
-        table = np.where(better, cand, table)
+    for t in range(weights.shape[0]):
+        w = int(np.searchsorted(-count, -t, side="left"))  # options with more than t items
+        src = cols[None, :] - weights[t, :w, None]
+        head = table[:w]
+        cand = np.where(
+            src >= 0, head[np.arange(w)[:, None], np.maximum(src, 0)] + costs[t, :w, None], np.inf
+        )
+        better = cand < head
+        take.append(better)
+        table[:w] = np.where(better, cand, head)
     return table, take
 
 
