@@ -270,6 +270,7 @@ def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.nda
 class _Block:
     """Knapsack tables of a group of options, ordered by item count (most items first)."""
 
+    options: np.ndarray  # the block's options, in table order
     table: np.ndarray  # (options, top + 1): best value with capacity at most c
     take: list[np.ndarray]  # per item step t: (options with a t-th item, top + 1)
     weights: np.ndarray  # (depth, options); item t of option r exists for r < len(take[t])
@@ -307,12 +308,8 @@ class _Table:
 
     def pick(self, room: np.ndarray) -> np.ndarray:
         """Pair indices chosen when each option (all of them) has capacity ``room``."""
-        chosen = [np.zeros(0, np.int64)]
-        for i, blk in enumerate(self.blocks):
-            members = np.flatnonzero(self.block == i)
-            order = np.argsort(self.row[members])
-            chosen.append(blk.pick(room[members[order]]))
-        return np.concatenate(chosen)
+        chosen = [blk.pick(room[blk.options]) for blk in self.blocks]
+        return np.concatenate([np.zeros(0, np.int64), *chosen])
 
 
 def _dp_table(arr: Arrays, cbar: np.ndarray, items: np.ndarray, cap: np.ndarray) -> _Table:
@@ -344,7 +341,7 @@ def _dp_table(arr: Arrays, cbar: np.ndarray, items: np.ndarray, cap: np.ndarray)
         at = (rank[mine], row[jj[mine]])
         weights[at], costs[at], item[at] = w_all[idx[mine]], cbar[idx[mine]], idx[mine]
         table, take = _dp_tables(weights, costs, count[opts], int(cap[opts].max()))
-        blocks.append(_Block(table=table, take=take, weights=weights, item=item))
+        blocks.append(_Block(options=opts, table=table, take=take, weights=weights, item=item))
     return _Table(blocks=blocks, block=block, row=row)
 
 
@@ -453,8 +450,9 @@ def _dp_tables(
     table = np.zeros((weights.shape[1], top + 1))
     take = []
     cols = np.arange(top + 1)
-    for t in range(weights.shape[0]):
-        w = int(np.searchsorted(-count, -t, side="left"))  # options with more than t items
+    steps = np.arange(weights.shape[0])
+    widths = np.searchsorted(-count, -steps, side="left")  # options with more than t items
+    for t, w in zip(steps, widths.tolist(), strict=True):
         src = cols[None, :] - weights[t, :w, None]
         head = table[:w]
         cand = np.where(
