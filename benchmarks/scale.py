@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_memory_workers_gb": round(workers_gb, 2),
         "region_workers": workers,
         "region_sweeps": result.stats.get("region_sweeps"),
+        "window_objective": result.stats.get("window_objective"),  # plan after the windows
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -154,6 +154,52 @@ def test_sweep_with_rings_same_in_workers_and_fits(
     np.testing.assert_array_equal(plans[0], plans[1])
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_window_sweep_replans_each_window_within_it(
+    data: ModelInput, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window is planned afresh by its own optimisation: its rows stay with its options,
+    the plan still fits, and the sweep only ever lowers the cost."""
+    monkeypatch.setattr(opt, "WINDOW_OPTIONS", 10)
+    monkeypatch.setattr(opt, "WINDOW_SECONDS", 4.0)
+    run, arr, best = start(data)
+    assert best.plan is not None
+    old, before = best.plan.copy(), best.cost
+    window = np.empty(arr.n_options, dtype=np.int64)
+    for w, group in enumerate(regions(arr, 10, view=best.view)):
+        window[group] = w
+    with opt._RegionSolver(workers) as pool:
+        run.window_sweep(arr, best, time.perf_counter() + 300, pool)
+    assert best.plan is not None and plan_fits(arr, best.plan)
+    assert best.cost < before
+    assert best.cost == pytest.approx(plan_cost(arr, best.plan))
+    assert run.stats["window_objective"] == best.cost
+    np.testing.assert_array_equal(window[arr.pj[best.plan]], window[arr.pj[old]])
+    assert (best.plan != old).any()
+
+
+def test_window_job_gives_up_past_its_deadline(data: ModelInput) -> None:
+    _, arr, best = start(data)
+    assert best.plan is not None
+    sub, rows, _ = opt._region_model(arr, best.plan, regions(arr, 10)[0])
+    assert sub is not None
+    late = opt._WindowJob("highs", time.time() + 1.0, 4.0)  # less than half its time left
+    assert late((sub, best.table().iloc[rows])) is None
+    table = best.table().iloc[rows]
+    ok = opt._WindowJob("highs", time.time() + 600.0, 4.0)((sub, table))
+    assert ok is not None and ok.objective <= window_cost(sub, table) + 1e-6
+
+
+def window_cost(sub: ModelInput, table: pd.DataFrame) -> float:
+    """The cost of the plan ``table`` in the window's own model."""
+    arrays = to_arrays(sub)
+    inc = opt._Incumbent(arrays, row_view(arrays))
+    k = arrays.rows.get_indexer(pd.MultiIndex.from_frame(table[["village_id", "level"]]))
+    plan = np.full(arrays.n_rows, -1)
+    plan[k] = inc.pairs_of(table)
+    return plan_cost(arrays, plan)
+
+
 def test_no_workers_inside_a_daemonic_process(monkeypatch: pytest.MonkeyPatch) -> None:
     class Daemon:
         daemon = True
