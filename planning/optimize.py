@@ -162,10 +162,7 @@ def optimize(
     SolverError
         If the time ran out before any plan was found.
     """
-    run = _Run(data, solver, time_limit_s, mip_gap, threads)
-    if not _supported(data):
-        return run.plain()
-    return run.optimize()
+    return _Run(data, solver, time_limit_s, mip_gap, threads).run()
 
 
 def _supported(data: ModelInput) -> bool:
@@ -190,8 +187,11 @@ class _Run:
         time_limit_s: float,
         mip_gap: float,
         threads: int | None,
+        *,
+        log_level: int = logging.INFO,
     ) -> None:
         self.data, self.solver, self.mip_gap, self.threads = data, solver, mip_gap, threads
+        self.log_level = log_level  # of the progress lines (a window's run: debug only)
         self.start = time.perf_counter()
         self.limit = time_limit_s
         self.build_seconds = 0.0
@@ -201,6 +201,9 @@ class _Run:
 
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.start)
+
+    def run(self) -> SolveResult:
+        return self.optimize() if _supported(self.data) else self.plain()
 
     def plain(self) -> SolveResult:
         """The full MIP as it is (fields the relaxation does not know)."""
@@ -215,7 +218,8 @@ class _Run:
         bound = self.bound_phase(arr, best)
         ub = self.trusted_upper(arr, best)
         lower = _round_up(arr, max(bound.value, self.lp_bound))
-        logger.info(
+        logger.log(
+            self.log_level,
             "bound %.6g after %d iterations, plan %.6g, %.1f s",
             bound.value,
             bound.iterations,
@@ -240,7 +244,7 @@ class _Run:
                 return self.finish(self.certify(arr, best.plan), lower)
             keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-        logger.info("reduction keeps %d of %d pairs", keep.sum(), len(keep))
+        logger.log(self.log_level, "reduction keeps %d of %d pairs", keep.sum(), len(keep))
         if keep.sum() > small:
             self.stats["strategy"] = "matheuristic"
             return self.matheuristic(arr, bound, best, ub, lower)
@@ -485,7 +489,8 @@ class _Run:
             )
             if result is None:
                 return False
-            logger.info(
+            logger.log(
+                self.log_level,
                 "MIP over each row's %d cheapest pairs: %s, plan %.6g",
                 per_row,
                 result.status,
@@ -535,7 +540,13 @@ class _Run:
                 arr, best, regions(arr, size, offset=sweeps * 7, view=best.view), until, pool
             )
             self.stats["region_sweeps"] = sweeps + 1
-            logger.info("region sweep %d (%d options): plan %.6g", sweeps + 1, size, best.cost)
+            logger.log(
+                self.log_level,
+                "region sweep %d (%d options): plan %.6g",
+                sweeps + 1,
+                size,
+                best.cost,
+            )
             stale = stale + 1 if gained <= 1e-6 * abs(best.cost) else 0
             if stale >= STALE_SWEEPS:
                 break
@@ -549,7 +560,7 @@ class _Run:
         Region sweeps only improve the plan they start from, and at prefecture scale the
         first plan is poor (10,000 x 1,000: 3.1% above the bound); a window planned from
         its own relaxation lands in a better place (722,683 -> 715,023-715,284 after 22
-        windows of 15 s; final gap 1.44-1.66% against 1.88-1.96%). Not for models with ``p``:
+        windows of 15 s; final gap 1.44-1.64% against 1.88-1.96%). Not for models with ``p``:
         on CPMP instances of 300 and 402 nodes the windows (about five medians each) cost the
         region sweeps' time for mixed results (gap 2.54% -> 2.20% and 1.18% -> 1.98%).
         """
@@ -557,7 +568,13 @@ class _Run:
         before = best.cost
         self.region_sweep(arr, best, groups, until, pool, windows=True)
         self.stats["window_objective"] = best.cost
-        logger.info("window sweep (%d windows): plan %.6g -> %.6g", len(groups), before, best.cost)
+        logger.log(
+            self.log_level,
+            "window sweep (%d windows): plan %.6g -> %.6g",
+            len(groups),
+            before,
+            best.cost,
+        )
 
     def region_sweep(
         self,
@@ -1082,7 +1099,8 @@ class _WindowJob:
         if seconds < 0.5 * self.seconds:
             return None
         try:
-            return optimize(sub, solver=self.solver, time_limit_s=seconds, threads=1)
+            # its progress lines at debug level: they would read as the whole model's
+            return _Run(sub, self.solver, seconds, 0.0, 1, log_level=logging.DEBUG).run()
         except (InfeasiblePlanError, SolverError):
             return None
 

@@ -4,6 +4,7 @@ in worker processes gives the same plan as one solved region after region."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import sys
 import time
@@ -178,7 +179,9 @@ def test_window_sweep_replans_each_window_within_it(
     assert (best.plan != old).any()
 
 
-def test_window_job_gives_up_past_its_deadline(data: ModelInput) -> None:
+def test_window_job_gives_up_past_its_deadline(
+    data: ModelInput, caplog: pytest.LogCaptureFixture
+) -> None:
     _, arr, best = start(data)
     assert best.plan is not None
     sub, rows, _ = opt._region_model(arr, best.plan, regions(arr, 10)[0])
@@ -186,8 +189,11 @@ def test_window_job_gives_up_past_its_deadline(data: ModelInput) -> None:
     late = opt._WindowJob("highs", time.time() + 1.0, 4.0)  # less than half its time left
     assert late((sub, best.table().iloc[rows])) is None
     table = best.table().iloc[rows]
-    ok = opt._WindowJob("highs", time.time() + 600.0, 4.0)((sub, table))
+    with caplog.at_level(logging.INFO, logger="planning.optimize"):
+        ok = opt._WindowJob("highs", time.time() + 600.0, 4.0)((sub, table))
     assert ok is not None and ok.objective <= window_cost(sub, table) + 1e-6
+    # a window's progress lines would read as the whole model's: debug level only
+    assert not [r for r in caplog.records if r.name == "planning.optimize"]
 
 
 def window_cost(sub: ModelInput, table: pd.DataFrame) -> float:
