@@ -564,6 +564,7 @@ def lagrangian_bound(
     deadline: float = math.inf,
     theta: float = 1.0,
     reach: float = 0.0,
+    stop: Callable[[], bool] | None = None,
 ) -> Bound:
     """Maximise L(lambda) by subgradient steps (Polyak step to the best known plan).
 
@@ -572,7 +573,8 @@ def lagrangian_bound(
     The iteration count ends the search, so the result is reproducible; ``deadline``
     (``time.perf_counter()`` seconds) only caps it on a very slow machine. ``theta`` is the
     first step factor; with ``reach > 0`` each step aims at most ``reach`` (relative) above
-    the best bound so far instead of at the plan's cost.
+    the best bound so far instead of at the plan's cost. ``stop()`` true ends the search
+    early (the bound so far is returned).
     """
     best, best_lam, stall = -np.inf, lam.copy(), 0
     sets: list[np.ndarray] = []
@@ -599,6 +601,8 @@ def lagrangian_bound(
         direction = g + 0.3 * last_g
         norm = float(direction @ direction)
         if norm == 0 or theta < 1e-4 or time.perf_counter() > deadline:
+            break
+        if stop is not None and stop():
             break
         last_g = direction
         lam = lam + theta * max(step_to - value, 1e-9) / norm * direction

@@ -70,9 +70,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -122,6 +122,8 @@ RING_OPTIONS = 8  # open options around a region whose spare room its rows may a
 WINDOW_OPTIONS = 60  # options of one window (a large region planned afresh, see matheuristic)
 WINDOW_SECONDS = 15.0  # time limit of one window's own optimisation
 WINDOW_MIN_OPTIONS = 4 * WINDOW_OPTIONS  # models with fewer options get no window sweep
+BOUND_BESIDE_SHARE = 0.45  # bound rounds beside the first phase end at this share of the time
+BOUND_BESIDE_MIN_SECONDS = 20.0  # ... if that leaves them at least this long, else here
 RING_PREFIX = "\x1fring:"  # village_id of the rows that stand for a ring option's own load
 KNOWN_FIELDS = {"demand", "options", "pairs", "class_size", "p", "budget", "min_size_penalty"}
 
@@ -198,12 +200,21 @@ class _Run:
         self.stats: dict[str, Any] = {}
         self.interrupted = False  # Ctrl-C stopped a MIP: no further search, best plan kept
         self.lp_bound = -math.inf  # bound of the linear relaxation, when it was solved
+        self.pool: _RegionSolver | None = None  # worker processes, started when first needed
+        self.exits = contextlib.ExitStack()  # ... and stopped when the run ends
 
     def left(self) -> float:
         return self.limit - (time.perf_counter() - self.start)
 
     def run(self) -> SolveResult:
-        return self.optimize() if _supported(self.data) else self.plain()
+        with self.exits:
+            return self.optimize() if _supported(self.data) else self.plain()
+
+    def region_pool(self, workers: int) -> _RegionSolver:
+        """The run's worker processes (``workers`` of them if this call starts them)."""
+        if self.pool is None:
+            self.pool = self.exits.enter_context(_RegionSolver(workers))
+        return self.pool
 
     def plain(self) -> SolveResult:
         """The full MIP as it is (fields the relaxation does not know)."""
@@ -216,6 +227,10 @@ class _Run:
         view = row_view(arr)
         best = _Incumbent(arr, view)
         bound = self.bound_phase(arr, best)
+        if isinstance(bound, _PendingBound):  # computed beside the matheuristic's first phase
+            self.stats.update(heuristic_objective=best.cost, pairs=len(arr.pk))
+            self.stats["strategy"] = "matheuristic"
+            return self.matheuristic(arr, bound, best, best.cost, -math.inf)
         ub = self.trusted_upper(arr, best)
         lower = _round_up(arr, max(bound.value, self.lp_bound))
         logger.log(
@@ -253,7 +268,7 @@ class _Run:
 
     # ---------------------------------------------------------------- phases
 
-    def bound_phase(self, arr: Arrays, best: _Incumbent) -> Bound:
+    def bound_phase(self, arr: Arrays, best: _Incumbent) -> Bound | _PendingBound:
         """Incumbent from the greedy open set, then the Lagrangian bound with its heuristic.
 
         When the model is small enough, its linear relaxation is solved first: its bound
@@ -262,7 +277,9 @@ class _Run:
         (cheap; the bound of the linear relaxation); exact knapsacks then, when affordable
         (CPMP-like models from the start, models with classes for a few rounds from the
         linear multipliers: integer classes and indivisible villages). Models in classes too
-        large for the exact MIP take exact knapsacks from the relaxation's duals at once.
+        large for the exact MIP take exact knapsacks from the relaxation's duals at once;
+        above ``LP_PAIRS`` pairs, those rounds run in a worker process beside the
+        matheuristic's first phase (a pending bound, see ``bound_beside``).
         """
         first = greedy_open_set(arr)
         if first is not None:
@@ -272,10 +289,12 @@ class _Run:
         # large models in classes: exact class knapsacks straight from the relaxation's
         # duals, where linear rounds add little (10,000 x 1,000: 0.03% in 75 s)
         classes = start is not None and class_dp_possible(arr) and len(arr.pk) > EXACT_PAIRS_CLASSES
-        lam, steps = (
-            (_initial_multipliers(arr, best), {})
+        if classes and start is not None and self.bound_aside(arr, best):
+            return self.bound_beside(arr, best, start)
+        lam, (theta, reach) = (
+            (_initial_multipliers(arr, best), (1.0, 0.0))
             if start is None
-            else (start, {"theta": 0.2, "reach": 0.005 if classes else 0.002})
+            else (start, (0.2, 0.005 if classes else 0.002))
         )
         bound = lagrangian_bound(
             arr,
@@ -286,10 +305,78 @@ class _Run:
             find_plan=best.from_open_set if arr.exact else None,
             plan_every=25,
             deadline=self.start + 0.25 * self.limit,
-            **steps,
+            theta=theta,
+            reach=reach,
         )
         if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS_CLASSES:
             bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
+        return bound
+
+    def bound_aside(self, arr: Arrays, best: _Incumbent) -> bool:
+        """Whether the bound rounds go to a worker process: a model so large that the
+        matheuristic is certain (the relaxation was the nearest pairs' stand-in), a plan to
+        start it from, and a second core. Each round takes about a second at 10,000 x 1,000,
+        and the bound keeps rising for hundreds of rounds (700,560 after 100, 700,926 after
+        250), while the sweeps run on one core only until the rounds end.
+        """
+        return (
+            len(arr.pk) > LP_PAIRS
+            and best.plan is not None
+            and self.data.budget is None
+            and _region_workers(self.threads) > 1
+            and BOUND_BESIDE_SHARE * self.limit - (time.perf_counter() - self.start)
+            > BOUND_BESIDE_MIN_SECONDS
+        )
+
+    def bound_beside(self, arr: Arrays, best: _Incumbent, lam: np.ndarray) -> _PendingBound:
+        """Start the exact class rounds from ``lam`` in a worker process."""
+        until = self.start + BOUND_BESIDE_SHARE * self.limit
+        job = _BoundJob(
+            _without_tables(arr),
+            lam,
+            best.cost,
+            BOUND_ITERATIONS,
+            time.time() + (until - time.perf_counter()),
+        )
+        pool = self.region_pool(_region_workers(self.threads))
+        logger.log(
+            self.log_level,
+            "plan %.6g after %.1f s; bound rounds in a worker process until %.0f s",
+            best.cost,
+            time.perf_counter() - self.start,
+            until - self.start,
+        )
+        return _PendingBound(pool.submit(job), lam)
+
+    def collect(self, arr: Arrays, pending: _PendingBound, best: _Incumbent) -> Bound:
+        """The bound computed beside the first phase (waits for it; at once on Ctrl-C). If
+        its process failed, a few rounds here instead."""
+        assert self.pool is not None
+        if self.interrupted:
+            self.pool.stop_jobs()
+        try:
+            bound = pending.future.result()
+        except (BrokenProcessPool, OSError) as exc:
+            logger.warning("the bound's worker process failed (%s): a few rounds here", exc)
+            bound = lagrangian_bound(
+                arr,
+                pending.lam,
+                upper=best.cost,
+                iterations=BOUND_ITERATIONS,
+                exact=True,
+                deadline=time.perf_counter() + 0.05 * self.limit,
+                theta=0.2,
+                reach=0.005,
+            )
+        logger.log(
+            self.log_level,
+            "bound %.6g after %d iterations, plan %.6g, %.1f s",
+            bound.value,
+            bound.iterations,
+            best.cost,
+            time.perf_counter() - self.start,
+        )
+        self.stats.update(lagrangian_bound=bound.value, lagrangian_iterations=bound.iterations)
         return bound
 
     def relaxation(self, arr: Arrays, best: _Incumbent) -> np.ndarray | None:
@@ -437,37 +524,48 @@ class _Run:
         return self.finish(result, bound)
 
     def matheuristic(
-        self, arr: Arrays, bound: Bound, best: _Incumbent, ub: float | None, lower: float
+        self,
+        arr: Arrays,
+        bound: Bound | _PendingBound,
+        best: _Incumbent,
+        ub: float | None,
+        lower: float,
     ) -> SolveResult:
-        """Fix-and-optimise over regions from the incumbent, more bound rounds, then the
-        reduced model if it has shrunk enough, else regions again until the time is spent."""
+        """Fix-and-optimise over regions from the incumbent, more bound rounds (or the
+        bound computed beside this first phase), then the reduced model if it has shrunk
+        enough, else regions again until the time is spent."""
         if best.plan is None or self.data.budget is not None:
+            assert isinstance(bound, Bound)  # a pending bound needs a plan and no budget
             return self.restricted_then_full(arr, bound, best, lower)
         first = self.start + 0.65 * self.limit
         workers = _region_workers(self.threads) if first - time.perf_counter() > 20 else 1
-        self.stats.update(region_sweeps=0, region_workers=workers)
-        with _RegionSolver(workers) as pool:
-            if arr.n_options >= WINDOW_MIN_OPTIONS and arr.p is None:
-                self.window_sweep(arr, best, first, pool)
-            self.improve_by_regions(arr, best, first, pool)
-            if self.interrupted:
-                return self.finish(self.certify(arr, best.plan), lower)
-            if class_dp_possible(arr):
-                bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
-                lower = max(lower, _round_up(arr, bound.value))
-                self.stats["lagrangian_bound"] = bound.value
-            ub = best.cost
-            keep, closed = _reduction(arr, bound, ub)
-            self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-            room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
-            if keep.sum() <= POLISH_PAIRS and self.left() > room:
-                self.stats["strategy"] = "matheuristic+exact"
-                return self.exact(arr, best, ub, lower, keep, closed)
-            reserve = 5.0 + 0.03 * self.limit  # to read the plan back (certify) in time
-            end = self.start + self.limit - reserve
+        pool = self.region_pool(workers)
+        self.stats.update(region_sweeps=0, region_workers=pool.workers)
+        if arr.n_options >= WINDOW_MIN_OPTIONS and arr.p is None:
+            self.window_sweep(arr, best, first, pool)
+        self.improve_by_regions(arr, best, first, pool)
+        if isinstance(bound, _PendingBound):
+            bound = self.collect(arr, bound, best)
+            lower = _round_up(arr, bound.value)
+        elif class_dp_possible(arr) and not self.interrupted:
+            bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
+            lower = max(lower, _round_up(arr, bound.value))
+            self.stats["lagrangian_bound"] = bound.value
+        if self.interrupted:
+            return self.finish(self.certify(arr, best.plan), lower)
+        ub = best.cost
+        keep, closed = _reduction(arr, bound, ub)
+        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+        room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
+        if keep.sum() <= POLISH_PAIRS and self.left() > room:
+            self.stats["strategy"] = "matheuristic+exact"
+            return self.exact(arr, best, ub, lower, keep, closed)
+        # to read the plan back (certify: a model of one pair per row) in time
+        reserve = 5.0 + 0.01 * self.limit + 2 * BUILD_SECONDS_PER_PAIR * arr.n_rows
+        end = self.start + self.limit - reserve
+        self.improve_by_regions(arr, best, end, pool)
+        while self.widen(arr, bound, best, end):
             self.improve_by_regions(arr, best, end, pool)
-            while self.widen(arr, bound, best, end):
-                self.improve_by_regions(arr, best, end, pool)
         return self.finish(self.certify(arr, best.plan), lower)
 
     def widen(self, arr: Arrays, bound: Bound, best: _Incumbent, until: float) -> bool:
@@ -1053,6 +1151,23 @@ def _held_rows(arr: Arrays, plan: np.ndarray, around: np.ndarray, free: np.ndarr
 # -------------------------------------------------------------------- regions in parallel
 
 REGION_WORKERS = 4  # at most this many worker processes solve regions at once
+_STOP: Any = None  # in a worker process: the pool's event that asks long jobs to end
+
+
+def _worker_start(stop: Any) -> None:
+    global _STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _STOP = stop
+
+
+def _stop_requested() -> bool:
+    return _STOP is not None and bool(_STOP.is_set())
+
+
+def _without_tables(arr: Arrays) -> Arrays:
+    """``arr`` without its input tables (the bound needs only the arrays; the tables would
+    be sent to a worker process for nothing)."""
+    return dataclasses.replace(arr, data=cast(ModelInput, None))
 
 
 def _region_workers(threads: int | None) -> int:
@@ -1086,6 +1201,38 @@ class _RegionJob:
 
 
 @dataclasses.dataclass(frozen=True)
+class _BoundJob:
+    """Subgradient rounds with exact knapsacks (picklable: runs in a worker process)."""
+
+    arr: Arrays
+    lam: np.ndarray
+    upper: float
+    iterations: int
+    deadline: float  # time.time() at which the rounds end
+
+    def __call__(self) -> Bound:
+        return lagrangian_bound(
+            self.arr,
+            self.lam,
+            upper=self.upper,
+            iterations=self.iterations,
+            exact=True,
+            deadline=time.perf_counter() + (self.deadline - time.time()),
+            theta=0.2,
+            reach=0.005,
+            stop=_stop_requested,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _PendingBound:
+    """A bound being computed in a worker process, and the multipliers it started from."""
+
+    future: Future[Bound]
+    lam: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
 class _WindowJob:
     """Plan one window by its own optimisation, one thread (picklable, like ``_RegionJob``)."""
 
@@ -1112,20 +1259,38 @@ class _RegionSolver:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
+        self.stop: Any = None  # event: long jobs (the bound's rounds) end when it is set
 
     def __enter__(self) -> _RegionSolver:
         if self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self.stop = context.Event()
             self.pool = ProcessPoolExecutor(
                 self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=signal.signal,
-                initargs=(signal.SIGINT, signal.SIG_IGN),  # Ctrl-C is the parent's to handle
+                mp_context=context,
+                initializer=_worker_start,
+                initargs=(self.stop,),
             )
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop_jobs()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)  # running regions end within s
+
+    def stop_jobs(self) -> None:
+        """Ask running long jobs to end now (regions and windows end on their own clock)."""
+        if self.stop is not None:
+            self.stop.set()
+
+    def submit(self, job: _BoundJob) -> Future[Bound]:
+        """Run one job beside the others (in this process at once without workers)."""
+        if self.pool is not None:
+            with _main_module_hidden():
+                return self.pool.submit(job)
+        future: Future[Bound] = Future()
+        future.set_result(job())
+        return future
 
     def run(
         self, job: _RegionJob | _WindowJob, work: list[tuple[ModelInput, pd.DataFrame]]

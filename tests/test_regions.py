@@ -16,7 +16,7 @@ import pytest
 
 from planning import optimize as opt
 from planning._heuristic import greedy_open_set, plan_cost, plan_fits, regions, row_view
-from planning._lagrangian import Arrays, to_arrays
+from planning._lagrangian import Arrays, lagrangian_bound, to_arrays
 from planning.model import ModelInput
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -204,6 +204,61 @@ def window_cost(sub: ModelInput, table: pd.DataFrame) -> float:
     plan = np.full(arrays.n_rows, -1)
     plan[k] = inc.pairs_of(table)
     return plan_cost(arrays, plan)
+
+
+def test_bound_rounds_in_a_worker_equal_the_rounds_here(data: ModelInput) -> None:
+    """The bound job sent to a worker process (without the input tables) gives the same
+    bound, multipliers and reduction bounds as the same rounds run here; with the pool's
+    stop event set, it ends after its first round."""
+    arr = to_arrays(data)
+    lam = np.zeros(arr.n_rows)
+    job = opt._BoundJob(opt._without_tables(arr), lam, 1e9, 15, time.time() + 600)
+    here = lagrangian_bound(arr, lam, upper=1e9, iterations=15, exact=True, theta=0.2, reach=0.005)
+    with opt._RegionSolver(2) as pool:
+        far = pool.submit(job).result()
+        pool.stop_jobs()
+        stopped = pool.submit(dataclasses.replace(job, iterations=400)).result()
+    assert far.iterations == here.iterations == 15
+    assert far.value == here.value
+    np.testing.assert_array_equal(far.lam, here.lam)
+    np.testing.assert_array_equal(far.pair_bound, here.pair_bound)
+    assert stopped.iterations == 1
+    with opt._RegionSolver(1) as serial:  # no workers: the job runs at once, here
+        assert serial.submit(job).result().value == here.value
+
+
+def test_bound_beside_the_first_phase(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Above LP_PAIRS pairs in classes, the bound's rounds run in a worker process while
+    the regions improve the plan; the run then goes on as before with that bound."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from scale import make_instance
+
+    small = make_instance(80, 20, seed=5)
+    monkeypatch.setattr(opt, "LP_PAIRS", 1_000)  # the stand-in relaxation, no LP bound
+    monkeypatch.setattr(opt, "EXACT_PAIRS_CLASSES", 500)  # exact class rounds at once
+    monkeypatch.setattr(opt, "BOUND_BESIDE_SHARE", 0.9)  # a short run still qualifies
+    monkeypatch.setattr(opt, "BOUND_BESIDE_MIN_SECONDS", 2.0)
+    run = opt._Run(small, "highs", 8.0, 0.0, None)
+    if opt._region_workers(None) < 2:
+        pytest.skip("needs two cores: the bound goes beside the regions only then")
+    with caplog.at_level(logging.INFO, logger="planning.optimize"):
+        result = run.run()
+    assert any("bound rounds in a worker process" in m for m in caplog.messages)
+    assert run.pool is not None and run.pool.workers == 2
+    assert result.stats["lagrangian_iterations"] > 1
+    assert result.stats["strategy"].startswith("matheuristic")
+    assert "lp_bound" not in result.stats and "lp_nearest_pairs" in result.stats
+    assert result.bound is not None and result.objective is not None
+    assert result.bound == pytest.approx(result.stats["lagrangian_bound"]) or (
+        result.stats["strategy"] == "matheuristic+exact"
+    )
+    assert result.bound <= result.objective + 1e-6
+    # the same model the usual way: its plan is no cheaper than the bound found beside
+    usual = opt.optimize(small, time_limit_s=8.0)
+    assert result.bound <= usual.objective + 1e-6
+    assert usual.bound is not None and result.objective >= usual.bound - 1e-6
 
 
 def test_no_workers_inside_a_daemonic_process(monkeypatch: pytest.MonkeyPatch) -> None:
