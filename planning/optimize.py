@@ -14,7 +14,10 @@ Strategies
    then gives a lower bound on the optimum of the *full* model; while its multipliers
    improve, the open sets it suggests are turned into plans by a greedy assignment with
    shift and swap moves (:mod:`planning._heuristic`). The best plan is the incumbent and
-   its cost the upper bound.
+   its cost the upper bound. Above ``LP_PAIRS`` pairs in classes (prefecture scale, where
+   the matheuristic is certain and each round takes about a second), the rounds run in a
+   worker process beside the matheuristic's first phase, until ``BOUND_BESIDE_SHARE`` of
+   the time, instead of holding the second core idle.
 2. **Safe reduction.** A pair (demand row, option) whose Lagrangian bound when forced in
    exceeds the incumbent (or, with integer costs, cannot beat it by a whole unit), and an
    option whose bound when forced open does, is in no better plan: it is left out. This is
@@ -41,12 +44,12 @@ Strategies
    starting plan and applied in region order; a region's plan that no longer fits a ring
    option after the regions applied before it is left out. Sweeps with shifted borders
    repeat until ``STALE_SWEEPS`` in a row gain nothing or the time is spent. Then more
-   bound rounds, and the reduced full model as in 3 if it has become small enough; else
-   sweeps again, and when they stop gaining with time left (models in students only), the
-   MIP over every row's ``WIDEN_PAIRS`` cheapest pairs to any option, the whole plan at
-   once (twice the pairs each time it proves it holds nothing cheaper), then sweeps from
-   its plan. The bound reported is the Lagrangian bound of the full model (or 3's bound
-   when 3 ran).
+   bound rounds (or the bound computed beside), and the reduced full model as in 3 if it
+   has become small enough; else sweeps again, and when they stop gaining with time left
+   (models in students only), the MIP over every row's ``WIDEN_PAIRS`` cheapest pairs to
+   any option, the whole plan at once (twice the pairs each time it proves it holds
+   nothing cheaper), then sweeps from its plan. The bound reported is the Lagrangian
+   bound of the full model (or 3's bound when 3 ran).
 
 A plan is called ``"optimal"`` only when the reported bound and objective agree to a relative
 1e-6 (with integer costs, a bound is first rounded up to an integer). Everything else is
