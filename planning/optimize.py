@@ -318,7 +318,8 @@ class _Run:
     def bound_aside(self, arr: Arrays, best: _Incumbent) -> bool:
         """Whether the bound rounds go to a worker process: a model so large that the
         matheuristic is certain (the relaxation was the nearest pairs' stand-in), a plan to
-        start it from, and a second core. Each round takes about a second at 10,000 x 1,000,
+        start it from (checked by the solver when the arrays do not hold every rule), and a
+        second core. Each round takes about a second at 10,000 x 1,000,
         and the bound keeps rising for hundreds of rounds (700,560 after 100, 700,926 after
         250), while the sweeps run on one core only until the rounds end.
         """
@@ -329,6 +330,7 @@ class _Run:
             and _region_workers(self.threads) > 1
             and BOUND_BESIDE_SHARE * self.limit - (time.perf_counter() - self.start)
             > BOUND_BESIDE_MIN_SECONDS
+            and self.trusted_upper(arr, best) is not None  # last: it may call the solver
         )
 
     def bound_beside(self, arr: Arrays, best: _Incumbent, lam: np.ndarray) -> _PendingBound:

@@ -227,15 +227,22 @@ def test_bound_rounds_in_a_worker_equal_the_rounds_here(data: ModelInput) -> Non
         assert serial.submit(job).result().value == here.value
 
 
+@pytest.mark.parametrize("minimum", [0.0, 60.0])
 def test_bound_beside_the_first_phase(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    minimum: float, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Above LP_PAIRS pairs in classes, the bound's rounds run in a worker process while
-    the regions improve the plan; the run then goes on as before with that bound."""
+    the regions improve the plan; the run then goes on as before with that bound. With a
+    minimum school size (a rule the arrays do not hold), the solver checks the plan first."""
     sys.path.insert(0, str(BENCHMARKS))
     from scale import make_instance
 
     small = make_instance(80, 20, seed=5)
+    if minimum:
+        options = small.options.assign(min_students=0.0)
+        options.iloc[::4, options.columns.get_loc("min_students")] = minimum
+        small = dataclasses.replace(small, options=options)
+        assert not to_arrays(small).exact
     monkeypatch.setattr(opt, "LP_PAIRS", 1_000)  # the stand-in relaxation, no LP bound
     monkeypatch.setattr(opt, "EXACT_PAIRS_CLASSES", 500)  # exact class rounds at once
     monkeypatch.setattr(opt, "BOUND_BESIDE_SHARE", 0.9)  # a short run still qualifies
