@@ -355,19 +355,26 @@ class _Run:
 
     def collect(self, arr: Arrays, pending: _PendingBound, best: _Incumbent) -> Bound:
         """The bound computed beside the first phase (waits for it; at once on Ctrl-C). If
-        its process failed, a few rounds here instead."""
+        its process failed, a few rounds here instead (one after Ctrl-C), and the regions
+        go on in this process."""
         assert self.pool is not None
-        if self.interrupted:
-            self.pool.stop_jobs()
         try:
-            bound = pending.future.result()
-        except (BrokenProcessPool, OSError) as exc:
-            logger.warning("the bound's worker process failed (%s): a few rounds here", exc)
+            if self.interrupted:
+                self.pool.stop_jobs()
+            try:
+                bound = pending.future.result()
+            except KeyboardInterrupt:  # while waiting: the rounds so far, the plan kept
+                self.interrupted = True
+                self.pool.stop_jobs()
+                bound = pending.future.result()
+        except Exception as exc:  # the worker died (or its job failed)
+            logger.warning("the bound's worker process failed (%r): a few rounds here", exc)
+            self.pool.discard()
             bound = lagrangian_bound(
                 arr,
                 pending.lam,
                 upper=best.cost,
-                iterations=BOUND_ITERATIONS,
+                iterations=1 if self.interrupted else BOUND_ITERATIONS,
                 exact=True,
                 deadline=time.perf_counter() + 0.05 * self.limit,
                 theta=0.2,
@@ -1283,6 +1290,12 @@ class _RegionSolver:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)  # running regions end within s
 
+    def discard(self) -> None:
+        """Give up the worker processes (one died): the jobs run in this process from now."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
     def stop_jobs(self) -> None:
         """Ask running long jobs to end now (regions and windows end on their own clock)."""
         if self.stop is not None:
@@ -1304,8 +1317,17 @@ class _RegionSolver:
         if self.pool is None:
             yield from map(job, work)
             return
-        with _main_module_hidden():
-            futures = [self.pool.submit(job, w) for w in work]
+        try:
+            with _main_module_hidden():
+                futures = [self.pool.submit(job, w) for w in work]
+        except BrokenProcessPool:  # a worker died between sweeps (the bound's, say)
+            logger.warning(
+                "the worker processes stopped unexpectedly; the regions are solved one after "
+                "the other"
+            )
+            self.discard()
+            yield from map(job, work)
+            return
         try:
             for i, future in enumerate(futures):
                 try:
@@ -1315,8 +1337,7 @@ class _RegionSolver:
                         "the worker processes stopped unexpectedly; the remaining regions "
                         "are solved one after the other"
                     )
-                    self.pool.shutdown(wait=False, cancel_futures=True)
-                    self.pool = None
+                    self.discard()
                     yield from map(job, work[i:])
                     return
         finally:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -253,7 +256,7 @@ def test_bound_beside_the_first_phase(
     with caplog.at_level(logging.INFO, logger="planning.optimize"):
         result = run.run()
     assert any("bound rounds in a worker process" in m for m in caplog.messages)
-    assert run.pool is not None and run.pool.workers == 2
+    assert run.pool is not None and run.pool.workers == opt._region_workers(None)
     assert result.stats["lagrangian_iterations"] > 1
     assert result.stats["strategy"].startswith("matheuristic")
     assert "lp_bound" not in result.stats and "lp_nearest_pairs" in result.stats
@@ -263,9 +266,38 @@ def test_bound_beside_the_first_phase(
     )
     assert result.bound <= result.objective + 1e-6
     # the same model the usual way: its plan is no cheaper than the bound found beside
+    monkeypatch.setattr(opt._Run, "bound_aside", lambda *_: False)
     usual = opt.optimize(small, time_limit_s=8.0)
+    assert "lagrangian_iterations" in usual.stats
     assert result.bound <= usual.objective + 1e-6
     assert usual.bound is not None and result.objective >= usual.bound - 1e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class _DyingJob:
+    """Kills the worker process that runs it."""
+
+    def __call__(self) -> None:
+        os._exit(1)
+
+
+def test_bound_worker_that_dies_leaves_the_run_going(data: ModelInput) -> None:
+    """The bound's worker process dies: a few rounds here give the bound, and the region
+    sweeps that follow run in this process instead of failing on the broken pool."""
+    run, arr, best = start(data)
+    assert best.plan is not None
+    pool = run.region_pool(2)
+    with run.exits:
+        dying = pool.submit(cast(opt._BoundJob, _DyingJob()))
+        pending = opt._PendingBound(dying, np.zeros(arr.n_rows))
+        bound = run.collect(arr, pending, best)
+        assert bound.iterations > 1 and math.isfinite(bound.value)
+        assert pool.pool is None  # given up: the jobs run here from now
+        before = best.cost
+        run.stats["region_sweeps"] = 0
+        run.improve_by_regions(arr, best, time.perf_counter() + 10.0, pool)
+        assert best.cost <= before and plan_fits(arr, best.plan)
+        assert bound.value <= best.cost
 
 
 def test_no_workers_inside_a_daemonic_process(monkeypatch: pytest.MonkeyPatch) -> None:
