@@ -236,20 +236,8 @@ class _Run:
             return self.matheuristic(arr, bound, best, best.cost, -math.inf)
         ub = self.trusted_upper(arr, best)
         lower = _round_up(arr, max(bound.value, self.lp_bound))
-        logger.log(
-            self.log_level,
-            "bound %.6g after %d iterations, plan %.6g, %.1f s",
-            bound.value,
-            bound.iterations,
-            math.inf if ub is None else ub,
-            time.perf_counter() - self.start,
-        )
-        self.stats.update(
-            lagrangian_bound=bound.value,
-            lagrangian_iterations=bound.iterations,
-            heuristic_objective=None if ub is None else ub,
-            pairs=len(arr.pk),
-        )
+        self.note_bound(bound, ub)
+        self.stats.update(heuristic_objective=None if ub is None else ub, pairs=len(arr.pk))
         if ub is not None and _meets(lower, ub):
             self.stats["strategy"] = "bound"
             return self.finish(self.certify(arr, best.plan), lower)
@@ -315,13 +303,25 @@ class _Run:
             bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
         return bound
 
+    def note_bound(self, bound: Bound, ub: float | None) -> None:
+        """Log the Lagrangian bound with the plan so far, and keep it in the stats."""
+        logger.log(
+            self.log_level,
+            "bound %.6g after %d iterations, plan %.6g, %.1f s",
+            bound.value,
+            bound.iterations,
+            math.inf if ub is None else ub,
+            time.perf_counter() - self.start,
+        )
+        self.stats.update(lagrangian_bound=bound.value, lagrangian_iterations=bound.iterations)
+
     def bound_aside(self, arr: Arrays, best: _Incumbent) -> bool:
         """Whether the bound rounds go to a worker process: a model so large that the
         matheuristic is certain (the relaxation was the nearest pairs' stand-in), a plan to
         start it from (checked by the solver when the arrays do not hold every rule), and a
-        second core. Each round takes about a second at 10,000 x 1,000,
-        and the bound keeps rising for hundreds of rounds (700,560 after 100, 700,926 after
-        250), while the sweeps run on one core only until the rounds end.
+        second core. Each round takes about a second at 10,000 x 1,000, and the bound keeps
+        rising for hundreds of rounds (700,560 after 100, 700,926 after 250), while the
+        sweeps would run on one core only until the rounds end.
         """
         return (
             len(arr.pk) > LP_PAIRS
@@ -346,50 +346,45 @@ class _Run:
         pool = self.region_pool(_region_workers(self.threads))
         logger.log(
             self.log_level,
-            "plan %.6g after %.1f s; bound rounds in a worker process until %.0f s",
+            "first plan %.6g after %.1f s; the lower bound is computed alongside until %.0f s",
             best.cost,
             time.perf_counter() - self.start,
             until - self.start,
         )
-        return _PendingBound(pool.submit(job), lam)
+        return _PendingBound(pool.submit(job), job)
 
-    def collect(self, arr: Arrays, pending: _PendingBound, best: _Incumbent) -> Bound:
+    def collect(self, pending: _PendingBound, best: _Incumbent) -> Bound:
         """The bound computed beside the first phase (waits for it; at once on Ctrl-C). If
-        its process failed, a few rounds here instead (one after Ctrl-C), and the regions
-        go on in this process."""
+        its process failed, its rounds here instead (5% of the time; one after Ctrl-C), and
+        the regions go on in this process."""
         assert self.pool is not None
         try:
+            bound = self.wait_for(pending.future)
+        except Exception as exc:  # the worker died (or its job failed)
+            logger.warning(
+                "the process computing the lower bound stopped (%r); it is computed here "
+                "instead, for a shorter time",
+                exc,
+            )
+            self.pool.discard()
+            bound = dataclasses.replace(
+                pending.job,
+                iterations=1 if self.interrupted else pending.job.iterations,
+                deadline=time.time() + 0.05 * self.limit,
+            )()
+        self.note_bound(bound, best.cost)
+        return bound
+
+    def wait_for(self, future: Future[Bound]) -> Bound:
+        """``future``'s result; Ctrl-C (before or while waiting) asks the job to end now."""
+        assert self.pool is not None
+        while True:
             if self.interrupted:
                 self.pool.stop_jobs()
             try:
-                bound = pending.future.result()
-            except KeyboardInterrupt:  # while waiting: the rounds so far, the plan kept
+                return future.result()
+            except KeyboardInterrupt:  # the plan so far is kept, with the rounds so far
                 self.interrupted = True
-                self.pool.stop_jobs()
-                bound = pending.future.result()
-        except Exception as exc:  # the worker died (or its job failed)
-            logger.warning("the bound's worker process failed (%r): a few rounds here", exc)
-            self.pool.discard()
-            bound = lagrangian_bound(
-                arr,
-                pending.lam,
-                upper=best.cost,
-                iterations=1 if self.interrupted else BOUND_ITERATIONS,
-                exact=True,
-                deadline=time.perf_counter() + 0.05 * self.limit,
-                theta=0.2,
-                reach=0.005,
-            )
-        logger.log(
-            self.log_level,
-            "bound %.6g after %d iterations, plan %.6g, %.1f s",
-            bound.value,
-            bound.iterations,
-            best.cost,
-            time.perf_counter() - self.start,
-        )
-        self.stats.update(lagrangian_bound=bound.value, lagrangian_iterations=bound.iterations)
-        return bound
 
     def relaxation(self, arr: Arrays, best: _Incumbent) -> np.ndarray | None:
         """Solve the linear relaxation: its bound (``self.lp_bound``), a plan from its open
@@ -557,7 +552,7 @@ class _Run:
             self.window_sweep(arr, best, first, pool)
         self.improve_by_regions(arr, best, first, pool)
         if isinstance(bound, _PendingBound):
-            bound = self.collect(arr, bound, best)
+            bound = self.collect(bound, best)
             lower = _round_up(arr, bound.value)
         elif class_dp_possible(arr) and not self.interrupted:
             bound = self.class_bound(arr, best, bound, self.start + 0.85 * self.limit)
@@ -1238,10 +1233,10 @@ class _BoundJob:
 
 @dataclasses.dataclass(frozen=True)
 class _PendingBound:
-    """A bound being computed in a worker process, and the multipliers it started from."""
+    """A bound being computed in a worker process, and its job (to run here if that fails)."""
 
     future: Future[Bound]
-    lam: np.ndarray
+    job: _BoundJob
 
 
 @dataclasses.dataclass(frozen=True)

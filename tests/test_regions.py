@@ -255,7 +255,7 @@ def test_bound_beside_the_first_phase(
         pytest.skip("needs two cores: the bound goes beside the regions only then")
     with caplog.at_level(logging.INFO, logger="planning.optimize"):
         result = run.run()
-    assert any("bound rounds in a worker process" in m for m in caplog.messages)
+    assert any("lower bound is computed alongside" in m for m in caplog.messages)
     assert run.pool is not None and run.pool.workers == opt._region_workers(None)
     assert result.stats["lagrangian_iterations"] > 1
     assert result.stats["strategy"].startswith("matheuristic")
@@ -289,8 +289,10 @@ def test_bound_worker_that_dies_leaves_the_run_going(data: ModelInput) -> None:
     pool = run.region_pool(2)
     with run.exits:
         dying = pool.submit(cast(opt._BoundJob, _DyingJob()))
-        pending = opt._PendingBound(dying, np.zeros(arr.n_rows))
-        bound = run.collect(arr, pending, best)
+        lam = np.zeros(arr.n_rows)
+        job = opt._BoundJob(opt._without_tables(arr), lam, best.cost, 400, time.time() + 600)
+        pending = opt._PendingBound(dying, job)
+        bound = run.collect(pending, best)
         assert bound.iterations > 1 and math.isfinite(bound.value)
         assert pool.pool is None  # given up: the jobs run here from now
         before = best.cost
