@@ -1161,10 +1161,26 @@ REGION_WORKERS = 4  # at most this many worker processes solve regions at once
 _STOP: Any = None  # in a worker process: the pool's event that asks long jobs to end
 
 
-def _worker_start(stop: Any) -> None:
+ORPHAN_CHECK_S = 1.0  # a worker process looks this often whether its parent is still alive
+
+
+def _worker_start(stop: Any, parent: int) -> None:
     global _STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _STOP = stop
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process when the process that started it is gone.
+
+    A parent that ends normally or by Ctrl-C shuts its pool down, but one killed hard
+    (``kill -9``, the out-of-memory killer) cannot, and its workers would sit idle forever:
+    they notice here (the parent's pid changes when it dies) and exit within seconds.
+    """
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(1)
 
 
 def _stop_requested() -> bool:
@@ -1276,7 +1292,7 @@ class _RegionSolver:
                 self.workers,
                 mp_context=context,
                 initializer=_worker_start,
-                initargs=(self.stop,),
+                initargs=(self.stop, os.getpid()),
             )
         return self
 

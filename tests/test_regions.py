@@ -302,6 +302,52 @@ def test_bound_worker_that_dies_leaves_the_run_going(data: ModelInput) -> None:
         assert bound.value <= best.cost
 
 
+_ORPHAN_PARENT = """
+import os, sys, time
+from planning import optimize as opt
+with opt._RegionSolver(2) as pool:
+    pids = {pool.submit(os.getpid).result() for _ in range(20)}
+    print(*pids, flush=True)
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan's zombie waits for init to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_workers_exit_when_their_parent_is_killed() -> None:
+    """A parent killed hard (kill -9) cannot shut its pool down: its worker processes see it
+    is gone and exit within seconds instead of sitting idle forever."""
+    import subprocess
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers and parent.pid not in workers and all(map(_alive, workers))
+        time.sleep(2 * opt.ORPHAN_CHECK_S)
+        assert all(map(_alive, workers))  # a living parent keeps its workers
+    finally:
+        parent.kill()
+        parent.wait()
+    end = time.monotonic() + 10 * opt.ORPHAN_CHECK_S + 5
+    while any(map(_alive, workers)) and time.monotonic() < end:
+        time.sleep(0.2)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"worker processes {left} outlived their killed parent"
+
+
 def test_no_workers_inside_a_daemonic_process(monkeypatch: pytest.MonkeyPatch) -> None:
     class Daemon:
         daemon = True
@@ -340,6 +386,26 @@ def test_highs_stopped_when_far_past_its_time_limit(
         assert result.status == "feasible"
         assert result.gap is not None and result.gap > 0
     assert time.perf_counter() - start < 30.0  # not the 120 s HiGHS was given
+
+
+def test_highs_that_ignores_the_stop_is_waited_for_with_a_warning(
+    data: ModelInput, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HiGHS can miss a cancel for minutes (a heuristic's sub-MIP presolve): the planner is
+    told why the run does not end, and its plan is still read back when HiGHS stops."""
+    import highspy
+
+    from planning import model as mdl
+
+    monkeypatch.setattr(mdl, "OVERTIME", 0.0)  # cancel after 1 s ...
+    monkeypatch.setattr(mdl, "UNHEARD_S", 0.5)  # ... and warn 0.5 s later
+    monkeypatch.setattr(highspy.Highs, "cancelSolve", lambda self: None)  # not heard
+    built = mdl.build_model(data)
+    with caplog.at_level(logging.WARNING, logger="planning.model"):
+        result = mdl.solve(built, time_limit_s=4.0, threads=1)  # stops on its own clock
+    said = [r.getMessage() for r in caplog.records if "has not answered" in r.getMessage()]
+    assert len(said) == 1 and "time limit of 4 s" in said[0]
+    assert result.status == "feasible" and result.objective > 0
 
 
 def test_options_of_one_site_share_a_region(data: ModelInput) -> None:
