@@ -636,8 +636,9 @@ class _QuietHiGHS(pulp.HiGHS):  # type: ignore[misc,name-defined]
                 elif late > UNHEARD_S and not told:
                     told = True  # the planner should know why the run does not end
                     logger.warning(
-                        "HiGHS has run %.0f s with a time limit of %.0f s and has not answered "
-                        "a request to stop; waiting for it (it cannot be stopped from outside)",
+                        "the solver (HiGHS) has run %.0f s with a time limit of %.0f s and has "
+                        "not answered a request to stop; waiting for it to finish (it cannot "
+                        "be stopped from outside)",
                         time.perf_counter() - start,
                         self.timeLimit,
                     )

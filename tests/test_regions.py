@@ -303,7 +303,7 @@ def test_bound_worker_that_dies_leaves_the_run_going(data: ModelInput) -> None:
 
 
 _ORPHAN_PARENT = """
-import os, sys, time
+import os, time
 from planning import optimize as opt
 with opt._RegionSolver(2) as pool:
     pids = {pool.submit(os.getpid).result() for _ in range(20)}
