@@ -341,6 +341,56 @@ def fill_to_p(
     return out if missing == 0 else None
 
 
+def relocated_open_set(arr: Arrays, plan: np.ndarray) -> np.ndarray | None:
+    """The open set after moving each open option's rows, as one group, to the option that
+    serves them all most cheaply (the location step of location-allocation); None if no
+    group has a cheaper option.
+
+    An option qualifies for a group when every row of the group may use it, it holds the
+    group's students, it is not forced closed and its site has no other open option. Groups
+    are taken in option order, each seeing the moves before it; forced-open options stay.
+    Models in students only (no classes). Moving a whole group keeps every plan feasible, so
+    the moved set always has a plan at most as costly as ``plan``; a new assignment of all
+    rows to it (by MIP, in :mod:`planning.optimize`) is then usually cheaper still. This is
+    what region MIPs miss where few options are open among many (a p-median with ``p``
+    small against ``n``: each open option's rows reach far beyond any region).
+    """
+    from scipy import sparse
+
+    assert arr.class_size is None
+    shape = (arr.n_rows, arr.n_options)
+    cost = sparse.csr_matrix((arr.cost, (arr.pk, arr.pj)), shape=shape)
+    reach = sparse.csr_matrix((np.ones(len(arr.pk)), (arr.pk, arr.pj)), shape=shape)
+    used = arr.pj[plan]
+    is_open = np.zeros(arr.n_options, dtype=bool)
+    is_open[used] = True
+    is_open |= arr.forced_open
+    n_sites = int(arr.site.max(initial=-1)) + 1
+    moved = False
+    for j in np.flatnonzero(is_open & ~arr.forced_open).tolist():
+        rows = arr.pk[plan[used == j]]
+        if len(rows) == 0:
+            continue
+        total = np.asarray(cost[rows].sum(axis=0)).ravel() + arr.fixed
+        reached = np.asarray(reach[rows].sum(axis=0)).ravel() == len(rows)
+        taken = np.zeros(n_sites, dtype=bool)
+        taken[arr.site[is_open]] = True
+        taken[arr.site[j]] = False
+        ok = (
+            reached
+            & (arr.capacity >= arr.students[rows].sum() - 1e-9)
+            & ~arr.forced_closed
+            & ~is_open
+            & ~taken[arr.site]
+        )
+        if not ok.any():
+            continue
+        i = int(np.argmin(np.where(ok, total, np.inf)))
+        if total[i] < total[j] - 1e-9 * max(1.0, abs(total[j])):
+            is_open[j], is_open[i], moved = False, True, True
+    return is_open if moved else None
+
+
 def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray | None:
     """An open set to start from: p options by greedy addition (p-median), else all sites.
 

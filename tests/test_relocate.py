@@ -1,0 +1,167 @@
+"""Location-allocation moves: each open option's rows moved as one group to the option that
+serves them most cheaply, then every row assigned anew (what region MIPs miss when few
+options are open among many)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning import optimize as opt
+from planning._heuristic import (
+    greedy_open_set,
+    plan_cost,
+    plan_fits,
+    relocated_open_set,
+    row_view,
+)
+from planning._lagrangian import Arrays, lagrangian_bound, to_arrays
+from planning.model import ModelInput
+
+
+def line_instance(
+    xs: list[float], p: int, *, cap: float | list[float] = 100.0, sites: list[str] | None = None
+) -> ModelInput:
+    """Nodes on a line, each a client (1 student) and a candidate; cost = distance."""
+    n = len(xs)
+    ids = np.array([f"n{i}" for i in range(n)])
+    x = np.array(xs, dtype=float)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    options = pd.DataFrame(
+        {
+            "site_id": sites if sites is not None else list(ids),
+            "fixed_cost": 0.0,
+            "closed_cost": 0.0,
+            "max_students": cap,
+            "max_classes": np.nan,
+            "forced": "",
+        },
+        index=pd.Index(ids, name="option_id"),
+    )
+    pairs = pd.DataFrame(
+        {"village_id": ids[i.ravel()], "level": "all", "option_id": ids[j.ravel()]}
+    ).assign(cost=np.abs(x[i.ravel()] - x[j.ravel()]))
+    demand = pd.DataFrame({"village_id": ids, "level": "all", "students": 1.0})
+    return ModelInput(demand=demand, options=options, pairs=pairs, class_size=None, p=p)
+
+
+def plan_to(arr: Arrays, option_of_row: list[int]) -> np.ndarray:
+    """Pair index per row for the given option of each row."""
+    keys = arr.pk * arr.n_options + arr.pj
+    return np.array(
+        [int(np.flatnonzero(keys == k * arr.n_options + j)[0]) for k, j in enumerate(option_of_row)]
+    )
+
+
+# two clusters: 0..4 around 2, 100..104 around 102
+XS = [0, 1, 2, 3, 4, 100, 101, 102, 103, 104]
+
+
+def test_each_group_moves_to_its_cheapest_option() -> None:
+    arr = to_arrays(line_instance(XS, p=2))
+    plan = plan_to(arr, [0] * 5 + [9] * 5)  # open at the clusters' outer ends
+    moved = relocated_open_set(arr, plan)
+    assert moved is not None
+    assert np.flatnonzero(moved).tolist() == [2, 7]  # the clusters' medians
+
+
+def test_no_move_at_a_local_optimum() -> None:
+    arr = to_arrays(line_instance(XS, p=2))
+    assert relocated_open_set(arr, plan_to(arr, [2] * 5 + [7] * 5)) is None
+
+
+def test_moves_keep_capacity_sites_and_forced_options() -> None:
+    # a group of 5 students: option 2 holds them, but shares its site with option 7
+    data = line_instance(XS, p=2, sites=["a", "b", "s", "c", "d", "e", "f", "s", "g", "h"])
+    arr = to_arrays(data)
+    moved = relocated_open_set(arr, plan_to(arr, [0] * 5 + [9] * 5))
+    assert moved is not None
+    # the first group takes site s (option 2); the second may not open 7 on the same site
+    assert moved[2] and not moved[7]
+    assert moved.sum() == 2
+
+    forced = data.options.copy()
+    forced.loc["n9", "forced"] = "open"
+    forced.loc["n2", "forced"] = "closed"
+    arr = to_arrays(ModelInput(**{**data.__dict__, "options": forced}))
+    moved = relocated_open_set(arr, plan_to(arr, [0] * 5 + [9] * 5))
+    assert moved is not None
+    assert moved[9] and not moved[2]  # forced open stays, forced closed is not used
+
+    # the first cluster's median (option 2) cannot hold its 5 students: the next best does
+    caps = [5.0, 5.0, 4.0] + [5.0] * 7
+    small = to_arrays(line_instance(XS, p=2, cap=caps))
+    moved = relocated_open_set(small, plan_to(small, [0] * 5 + [7] * 5))
+    assert moved is not None
+    assert np.flatnonzero(moved).tolist() == [1, 7]  # 1 and 3 tie at 7; the lower number
+
+
+def test_relocation_in_the_run_gains_and_keeps_a_valid_plan() -> None:
+    rng = np.random.default_rng(5)
+    xs = np.r_[rng.uniform(0, 30, 40), rng.uniform(200, 230, 40), rng.uniform(400, 430, 40)]
+    data = line_instance(xs.round(1).tolist(), p=3, cap=45.0)
+    arr = to_arrays(data)
+    run = opt._Run(data, "highs", 60.0, 0.0, 1)
+    best = opt._Incumbent(arr, row_view(arr))
+    ends = np.r_[np.zeros(40, int), np.full(40, 40), np.full(40, 80)]  # each cluster's first node
+    best.plan = plan_to(arr, ends.tolist())
+    best.cost = plan_cost(arr, best.plan)
+    assert run.relocate(arr, best, run.start + 60.0)
+    # each cluster (40 students, room for 45) served from its own 1-median: the optimum
+    optimum = sum(
+        min(np.abs(xs_c - x).sum() for x in xs_c) for xs_c in np.split(xs.round(1), [40, 80])
+    )
+    assert best.cost == pytest.approx(optimum)
+    assert plan_fits(arr, best.plan)
+    assert best.cost == pytest.approx(plan_cost(arr, best.plan))
+    assert run.stats["relocate_objective"] == best.cost
+
+
+def test_no_relocation_for_models_in_classes() -> None:
+    data = line_instance(XS, p=2)
+    arr = to_arrays(data)
+    classes = to_arrays(ModelInput(**{**data.__dict__, "class_size": {"all": 45}}))
+    run = opt._Run(data, "highs", 60.0, 0.0, 1)
+    best = opt._Incumbent(classes, row_view(classes))
+    best.plan = plan_to(classes, [0] * 5 + [9] * 5)
+    best.cost = plan_cost(classes, best.plan)
+    assert not run.relocate(classes, best, run.start + 60.0)
+    assert arr.class_size is None
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sharpen_raises_the_bound_and_stays_below_the_optimum(seed: int) -> None:
+    """The rounds after a search that stopped early: a higher bound, still a valid one."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(seed, n=30, p=4)
+    optimum = exact(data).objective
+    arr = to_arrays(data)
+    run = opt._Run(data, "highs", 60.0, 0.0, 1)
+    best = opt._Incumbent(arr, row_view(arr))
+    first = greedy_open_set(arr)
+    assert first is not None
+    best.from_open_set(first, None)
+    weak = lagrangian_bound(arr, np.zeros(arr.n_rows), upper=best.cost, iterations=3, exact=True)
+    sharper = run.sharpen(arr, weak, best, time.perf_counter() + 30.0)
+    assert sharper > weak.value
+    assert sharper <= optimum + 1e-6
+    assert run.stats["lagrangian_bound"] > weak.value
+    assert run.stats["sharpen_iterations"] > 0
+
+
+def test_sharpen_needs_time_left() -> None:
+    data = line_instance(XS, p=2)
+    arr = to_arrays(data)
+    run = opt._Run(data, "highs", 60.0, 0.0, 1)
+    best = opt._Incumbent(arr, row_view(arr))
+    best.plan = plan_to(arr, [2] * 5 + [7] * 5)
+    best.cost = plan_cost(arr, best.plan)
+    weak = lagrangian_bound(arr, np.zeros(arr.n_rows), upper=best.cost, iterations=1, exact=True)
+    until = time.perf_counter() + opt.SHARPEN_MIN_SECONDS - 1.0
+    assert run.sharpen(arr, weak, best, until) == -math.inf
+    assert "sharpen_iterations" not in run.stats
