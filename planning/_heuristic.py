@@ -341,10 +341,10 @@ def fill_to_p(
     return out if missing == 0 else None
 
 
-def relocated_open_set(arr: Arrays, plan: np.ndarray) -> np.ndarray | None:
+def relocated_open_set(arr: Arrays, plan: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The open set after moving each open option's rows, as one group, to the option that
-    serves them all most cheaply (the location step of location-allocation); None if no
-    group has a cheaper option.
+    serves them all most cheaply (the location step of location-allocation), and the moved
+    plan (pair per row); None if no group has a cheaper option.
 
     An option qualifies for a group when every row of the group may use it, it holds the
     group's students, it is not forced closed and its site has no other open option. Groups
@@ -366,6 +366,7 @@ def relocated_open_set(arr: Arrays, plan: np.ndarray) -> np.ndarray | None:
     is_open[used] = True
     is_open |= arr.forced_open
     n_sites = int(arr.site.max(initial=-1)) + 1
+    dest = np.arange(arr.n_options)
     moved = False
     for j in np.flatnonzero(is_open & ~arr.forced_open).tolist():
         rows = arr.pk[plan[used == j]]
@@ -388,7 +389,14 @@ def relocated_open_set(arr: Arrays, plan: np.ndarray) -> np.ndarray | None:
         i = int(np.argmin(np.where(ok, total, np.inf)))
         if total[i] < total[j] - 1e-9 * max(1.0, abs(total[j])):
             is_open[j], is_open[i], moved = False, True, True
-    return is_open if moved else None
+            dest[j] = i
+    if not moved:
+        return None
+    keys = arr.pk * arr.n_options + arr.pj  # increasing: pairs are sorted by option, row
+    order = np.argsort(keys, kind="stable")
+    rows = arr.pk[plan]
+    wanted = rows * arr.n_options + dest[used]
+    return is_open, order[np.searchsorted(keys[order], wanted)]
 
 
 def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray | None:

@@ -646,16 +646,21 @@ class _Run:
             return False
         before = best.cost
         while not self.interrupted and until - time.perf_counter() > 5.0:
-            moved = relocated_open_set(arr, best.plan)
-            if moved is not None and arr.p is not None:
-                moved = fill_to_p(arr, moved)  # p open, though a plan may use fewer
-            if moved is None:
+            found = relocated_open_set(arr, best.plan)
+            if found is None:
                 break
+            moved, plan = found
+            if arr.p is not None:
+                filled = fill_to_p(arr, moved)  # p open, though a plan may use fewer
+                if filled is None:
+                    break
+                moved = filled
             keep = _pairs_to(arr, best.view, moved, max(WIDEN_PAIRS, POLISH_PAIRS // arr.n_rows))
+            keep[plan] = True  # the moved plan, the MIP's warm start
             try:
                 result = self.mip(
                     _restricted(arr, keep, ~moved),
-                    None,
+                    _plan_table(arr, plan),
                     min(RELOCATE_SECONDS, until - time.perf_counter()),
                     options={"mip_rel_gap": 1e-6},
                 )
@@ -982,9 +987,7 @@ class _Incumbent:
     def table(self) -> pd.DataFrame:
         """The plan as an assignment table (``village_id, level, option_id``)."""
         assert self.plan is not None
-        arr = self.arr
-        keys = arr.rows[arr.pk[self.plan]].to_frame(index=False)
-        return keys.assign(option_id=arr.option_ids[arr.pj[self.plan]].to_numpy())
+        return _plan_table(self.arr, self.plan)
 
     def table_or_none(self) -> pd.DataFrame | None:
         return None if self.plan is None else self.table()
@@ -1125,6 +1128,12 @@ def _combined_bound(
     if ub is not None:
         reduced = min(reduced, ub)  # what was left out cannot beat the incumbent
     return max(lower, _round_up(arr, reduced))
+
+
+def _plan_table(arr: Arrays, plan: np.ndarray) -> pd.DataFrame:
+    """A plan (pair per row) as an assignment table (``village_id, level, option_id``)."""
+    keys = arr.rows[arr.pk[plan]].to_frame(index=False)
+    return keys.assign(option_id=arr.option_ids[arr.pj[plan]].to_numpy())
 
 
 def _pairs_to(arr: Arrays, view: RowView, is_open: np.ndarray, per_row: int) -> np.ndarray:

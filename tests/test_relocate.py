@@ -64,9 +64,14 @@ XS = [0, 1, 2, 3, 4, 100, 101, 102, 103, 104]
 def test_each_group_moves_to_its_cheapest_option() -> None:
     arr = to_arrays(line_instance(XS, p=2))
     plan = plan_to(arr, [0] * 5 + [9] * 5)  # open at the clusters' outer ends
-    moved = relocated_open_set(arr, plan)
-    assert moved is not None
+    found = relocated_open_set(arr, plan)
+    assert found is not None
+    moved, moved_plan = found
     assert np.flatnonzero(moved).tolist() == [2, 7]  # the clusters' medians
+    # the moved plan: each row goes with its group
+    assert arr.pj[moved_plan].tolist() == [2] * 5 + [7] * 5
+    assert arr.pk[moved_plan].tolist() == list(range(10))
+    assert plan_cost(arr, moved_plan) == 12.0 < plan_cost(arr, plan)
 
 
 def test_no_move_at_a_local_optimum() -> None:
@@ -78,8 +83,9 @@ def test_moves_keep_capacity_sites_and_forced_options() -> None:
     # a group of 5 students: option 2 holds them, but shares its site with option 7
     data = line_instance(XS, p=2, sites=["a", "b", "s", "c", "d", "e", "f", "s", "g", "h"])
     arr = to_arrays(data)
-    moved = relocated_open_set(arr, plan_to(arr, [0] * 5 + [9] * 5))
-    assert moved is not None
+    found = relocated_open_set(arr, plan_to(arr, [0] * 5 + [9] * 5))
+    assert found is not None
+    moved = found[0]
     # the first group takes site s (option 2); the second may not open 7 on the same site
     assert moved[2] and not moved[7]
     assert moved.sum() == 2
@@ -88,15 +94,18 @@ def test_moves_keep_capacity_sites_and_forced_options() -> None:
     forced.loc["n9", "forced"] = "open"
     forced.loc["n2", "forced"] = "closed"
     arr = to_arrays(ModelInput(**{**data.__dict__, "options": forced}))
-    moved = relocated_open_set(arr, plan_to(arr, [0] * 5 + [9] * 5))
-    assert moved is not None
+    found = relocated_open_set(arr, plan_to(arr, [0] * 5 + [9] * 5))
+    assert found is not None
+    moved = found[0]
     assert moved[9] and not moved[2]  # forced open stays, forced closed is not used
 
     # the first cluster's median (option 2) cannot hold its 5 students: the next best does
     caps = [5.0, 5.0, 4.0] + [5.0] * 7
     small = to_arrays(line_instance(XS, p=2, cap=caps))
-    moved = relocated_open_set(small, plan_to(small, [0] * 5 + [7] * 5))
-    assert moved is not None
+    found = relocated_open_set(small, plan_to(small, [0] * 5 + [7] * 5))
+    assert found is not None
+    moved, moved_plan = found
+    assert plan_fits(small, moved_plan)
     assert np.flatnonzero(moved).tolist() == [1, 7]  # 1 and 3 tie at 7; the lower number
 
 
