@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from planning.model import ModelInput
 
 
 def line_instance(
-    xs: list[float], p: int, *, cap: float | list[float] = 100.0, sites: list[str] | None = None
+    xs: Sequence[float], p: int, *, cap: float | list[float] = 100.0, sites: list[str] | None = None
 ) -> ModelInput:
     """Nodes on a line, each a client (1 student) and a candidate; cost = distance."""
     n = len(xs)
@@ -58,7 +59,7 @@ def plan_to(arr: Arrays, option_of_row: list[int]) -> np.ndarray:
 
 
 # two clusters: 0..4 around 2, 100..104 around 102
-XS = [0, 1, 2, 3, 4, 100, 101, 102, 103, 104]
+XS = [0.0, 1.0, 2.0, 3.0, 4.0, 100.0, 101.0, 102.0, 103.0, 104.0]
 
 
 def test_each_group_moves_to_its_cheapest_option() -> None:
@@ -174,3 +175,32 @@ def test_sharpen_needs_time_left() -> None:
     until = time.perf_counter() + opt.SHARPEN_MIN_SECONDS - 1.0
     assert run.sharpen(arr, weak, best, until) == -math.inf
     assert "sharpen_iterations" not in run.stats
+
+
+def test_ctrl_c_in_sharpen_keeps_the_rounds_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_optimize import cpmp_instance
+
+    data = cpmp_instance(1, n=30, p=4)
+    arr = to_arrays(data)
+    run = opt._Run(data, "highs", 60.0, 0.0, 1)
+    best = opt._Incumbent(arr, row_view(arr))
+    first = greedy_open_set(arr)
+    assert first is not None
+    best.from_open_set(first, None)
+    weak = lagrangian_bound(arr, np.zeros(arr.n_rows), upper=best.cost, iterations=3, exact=True)
+    real = opt.lagrangian_bound
+    calls: list[float] = []
+
+    def first_round_then_ctrl_c(*args: object, **kwargs: object) -> object:
+        if calls:
+            raise KeyboardInterrupt
+        bound = real(*args, **{**kwargs, "iterations": 40})  # type: ignore[arg-type]
+        calls.append(bound.value)
+        return bound
+
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", 0.0)  # a second round whatever the first gains
+    monkeypatch.setattr(opt, "lagrangian_bound", first_round_then_ctrl_c)
+    sharper = run.sharpen(arr, weak, best, time.perf_counter() + 30.0)
+    assert run.interrupted
+    assert len(calls) == 1 and calls[0] > weak.value
+    assert sharper == opt._round_up(arr, calls[0])
