@@ -20,7 +20,7 @@ from planning._heuristic import (
     relocated_open_set,
     row_view,
 )
-from planning._lagrangian import Arrays, lagrangian_bound, to_arrays
+from planning._lagrangian import Arrays, Bound, lagrangian_bound, to_arrays
 from planning.model import ModelInput
 
 
@@ -143,13 +143,10 @@ def test_no_relocation_for_models_in_classes() -> None:
     assert arr.class_size is None
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_sharpen_raises_the_bound_and_stays_below_the_optimum(seed: int) -> None:
-    """The rounds after a search that stopped early: a higher bound, still a valid one."""
-    from tests.test_optimize import cpmp_instance, exact
-
-    data = cpmp_instance(seed, n=30, p=4)
-    optimum = exact(data).objective
+def greedy_start_and_weak_bound(
+    data: ModelInput,
+) -> tuple[opt._Run, Arrays, opt._Incumbent, Bound]:
+    """A run with the greedy plan as its incumbent and the bound of 3 rounds from zero."""
     arr = to_arrays(data)
     run = opt._Run(data, "highs", 60.0, 0.0, 1)
     best = opt._Incumbent(arr, row_view(arr))
@@ -157,6 +154,17 @@ def test_sharpen_raises_the_bound_and_stays_below_the_optimum(seed: int) -> None
     assert first is not None
     best.from_open_set(first, None)
     weak = lagrangian_bound(arr, np.zeros(arr.n_rows), upper=best.cost, iterations=3, exact=True)
+    return run, arr, best, weak
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sharpen_raises_the_bound_and_stays_below_the_optimum(seed: int) -> None:
+    """The rounds after a search that stopped early: a higher bound, still a valid one."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(seed, n=30, p=4)
+    optimum = exact(data).objective
+    run, arr, best, weak = greedy_start_and_weak_bound(data)
     sharper = run.sharpen(arr, weak, best, time.perf_counter() + 30.0)
     assert sharper > weak.value
     assert sharper <= optimum + 1e-6
@@ -181,13 +189,7 @@ def test_ctrl_c_in_sharpen_keeps_the_rounds_before_it(monkeypatch: pytest.Monkey
     from tests.test_optimize import cpmp_instance
 
     data = cpmp_instance(1, n=30, p=4)
-    arr = to_arrays(data)
-    run = opt._Run(data, "highs", 60.0, 0.0, 1)
-    best = opt._Incumbent(arr, row_view(arr))
-    first = greedy_open_set(arr)
-    assert first is not None
-    best.from_open_set(first, None)
-    weak = lagrangian_bound(arr, np.zeros(arr.n_rows), upper=best.cost, iterations=3, exact=True)
+    run, arr, best, weak = greedy_start_and_weak_bound(data)
     real = opt.lagrangian_bound
     calls: list[float] = []
 
