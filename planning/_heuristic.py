@@ -23,10 +23,17 @@ class RowView:
     order: np.ndarray
     start: np.ndarray
 
-    def cheapest(self, per_row: int) -> np.ndarray:
-        """Pair indices of each row's ``per_row`` cheapest pairs."""
-        rank = np.arange(len(self.order)) - np.repeat(self.start[:-1], np.diff(self.start))
-        return self.order[rank < per_row]
+    def cheapest(self, per_row: int, among: np.ndarray | None = None) -> np.ndarray:
+        """Pair indices of each row's ``per_row`` cheapest pairs (to the options where the
+        mask ``among`` over pairs is true, if given)."""
+        if among is None:
+            rank = np.arange(len(self.order)) - np.repeat(self.start[:-1], np.diff(self.start))
+            return self.order[rank < per_row]
+        ordered = among[self.order]
+        seen = np.cumsum(ordered)
+        before_row = np.r_[0, seen][self.start[:-1]]
+        rank = seen - np.repeat(before_row, np.diff(self.start))  # 1 for a row's first
+        return self.order[ordered & (rank <= per_row)]
 
 
 def row_view(arr: Arrays) -> RowView:
@@ -392,11 +399,14 @@ def relocated_open_set(arr: Arrays, plan: np.ndarray) -> tuple[np.ndarray, np.nd
             dest[j] = i
     if not moved:
         return None
-    keys = arr.pk * arr.n_options + arr.pj  # increasing: pairs are sorted by option, row
+    return is_open, pair_index(arr, arr.pk[plan], dest[used])
+
+
+def pair_index(arr: Arrays, k: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Index of the pair (row ``k[i]``, option ``j[i]``) for each i; every pair must exist."""
+    keys = arr.pk * arr.n_options + arr.pj
     order = np.argsort(keys, kind="stable")
-    rows = arr.pk[plan]
-    wanted = rows * arr.n_options + dest[used]
-    return is_open, order[np.searchsorted(keys[order], wanted)]
+    return order[np.searchsorted(keys[order], k * arr.n_options + j)]
 
 
 def greedy_open_set(arr: Arrays, *, max_cells: int = 20_000_000) -> np.ndarray | None:

@@ -92,6 +92,7 @@ from planning._heuristic import (
     greedy_plan,
     improve,
     open_close_search,
+    pair_index,
     plan_cost,
     plan_fits,
     regions,
@@ -597,6 +598,7 @@ class _Run:
         """
         best_value, rounds = bound.value, 0
         lam = bound.lam
+        exact = dp_is_small(arr) or class_dp_possible(arr)
         while not self.interrupted and until - time.perf_counter() >= SHARPEN_MIN_SECONDS:
             try:
                 more = lagrangian_bound(
@@ -604,7 +606,7 @@ class _Run:
                     lam,
                     upper=best.cost,
                     iterations=BOUND_ITERATIONS,
-                    exact=dp_is_small(arr) or class_dp_possible(arr),
+                    exact=exact,
                     deadline=until,
                     theta=0.2,
                     reach=0.002,
@@ -615,7 +617,8 @@ class _Run:
             rounds += more.iterations
             logger.log(
                 self.log_level,
-                "bound %.6g after %d more iterations (was %.6g), plan %.6g",
+                "time left after the search: lower bound raised to %.6g in %d more "
+                "iterations (was %.6g); plan cost %.6g",
                 more.value,
                 rounds,
                 best_value,
@@ -655,7 +658,9 @@ class _Run:
                 if filled is None:
                     break
                 moved = filled
-            keep = _pairs_to(arr, best.view, moved, max(WIDEN_PAIRS, POLISH_PAIRS // arr.n_rows))
+            keep = np.zeros(len(arr.pk), dtype=bool)
+            per_row = max(WIDEN_PAIRS, POLISH_PAIRS // arr.n_rows)
+            keep[best.view.cheapest(per_row, among=moved[arr.pj])] = True
             keep[plan] = True  # the moved plan, the MIP's warm start
             try:
                 result = self.mip(
@@ -668,7 +673,8 @@ class _Run:
                 break
             logger.log(
                 self.log_level,
-                "%d open options relocated: %s, plan %.6g (was %.6g)",
+                "%d open schools or sites moved to where their villages are served more "
+                "cheaply, villages re-assigned (%s): plan cost %.6g (was %.6g)",
                 len(np.setdiff1d(np.flatnonzero(moved), arr.pj[best.plan])),
                 result.status,
                 result.objective,
@@ -969,10 +975,7 @@ class _Incumbent:
         arr = self.arr
         k = arr.rows.get_indexer(pd.MultiIndex.from_frame(assignment[["village_id", "level"]]))
         j = arr.option_ids.get_indexer(assignment["option_id"])
-        keys = arr.pk * arr.n_options + arr.pj  # increasing: pairs are sorted by option, row
-        order = np.argsort(keys, kind="stable")
-        where = np.searchsorted(keys[order], k * arr.n_options + j)
-        return order[where]
+        return pair_index(arr, k, j)
 
     def adopt(self, result: SolveResult) -> None:
         """Take a solver's plan as the incumbent."""
@@ -1134,17 +1137,6 @@ def _plan_table(arr: Arrays, plan: np.ndarray) -> pd.DataFrame:
     """A plan (pair per row) as an assignment table (``village_id, level, option_id``)."""
     keys = arr.rows[arr.pk[plan]].to_frame(index=False)
     return keys.assign(option_id=arr.option_ids[arr.pj[plan]].to_numpy())
-
-
-def _pairs_to(arr: Arrays, view: RowView, is_open: np.ndarray, per_row: int) -> np.ndarray:
-    """Each row's ``per_row`` cheapest pairs to the open options (a mask over pairs)."""
-    ordered = is_open[arr.pj[view.order]]
-    seen = np.cumsum(ordered)
-    before_row = np.r_[0, seen][view.start[:-1]]
-    rank = seen - np.repeat(before_row, np.diff(view.start))
-    keep = np.zeros(len(arr.pk), dtype=bool)
-    keep[view.order[ordered & (rank <= per_row)]] = True
-    return keep
 
 
 def _restricted(arr: Arrays, keep: np.ndarray, closed: np.ndarray) -> ModelInput:
