@@ -406,7 +406,11 @@ def _base_map(boundary: gpd.GeoDataFrame, *, tiles: BaseTiles | None, lang: str)
             subdomains=tiles.subdomains,
             max_zoom=tiles.max_zoom,
         ).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # Open at the county at once: an animated zoom from Folium's default view would also swallow
+    # a view set while it runs (Leaflet ignores setView during a zoom animation).
+    fit = folium.FitBounds([[miny, minx], [maxy, maxx]])
+    fit.options["animate"] = False
+    m.add_child(fit)
     _page(m).header.add_child(folium.Element(_CSS), name="plan_css")
     return m
 

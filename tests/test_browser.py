@@ -142,14 +142,25 @@ def _most_isolated(points: gpd.GeoSeries, others: gpd.GeoSeries) -> int:
 
 
 def _zoom_to(visit: Visit, point: shapely.Point, zoom: int = 16) -> None:
-    """Centre the map on a point, close up, so that a click there reaches it."""
-    visit.page.evaluate(
+    """Centre the map on a point, close up, so that a click there reaches it.
+
+    Leaflet ignores a view set during a zoom animation, so this asks again until the map shows
+    the view and has stopped moving.
+    """
+    visit.page.wait_for_function(
         """([lat, lon, zoom]) => {
             const map = window[document.querySelector(".folium-map").id];
-            map.closePopup();
-            map.setView([lat, lon], zoom, {animate: false});
+            const c = map.getCenter();
+            const there = map.getZoom() === zoom
+                && Math.abs(c.lat - lat) < 1e-6 && Math.abs(c.lng - lon) < 1e-6;
+            if (!there && !map._animatingZoom) {
+                map.closePopup();
+                map.setView([lat, lon], zoom, {animate: false});
+            }
+            return there && !map._animatingZoom;
         }""",
-        [point.y, point.x, zoom],
+        arg=[point.y, point.x, zoom],
+        timeout=CLICK_MS,
     )
 
 
@@ -176,6 +187,8 @@ def test_demo_map_renders_offline_with_every_layer(browser, demo_run, demo_plan)
     with offline(browser, demo_run / "map.html") as visit:
         assert visit.external == [], "the map asked the network for something"
         assert visit.errors == []
+        moving = "() => !!window[document.querySelector('.folium-map').id]._animatingZoom"
+        assert not visit.page.evaluate(moving), "the map should open at the county, not zoom there"
         cat = demo_plan.catchments
         assert _count(visit, ".school-marker") == len(demo_plan.schools)
         assert _count(visit, "path.village-marker") == len(demo_plan.villages)
