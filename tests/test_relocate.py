@@ -172,6 +172,29 @@ def test_sharpen_raises_the_bound_and_stays_below_the_optimum(seed: int) -> None
     assert run.stats["sharpen_iterations"] > 0
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sharpen_takes_large_steps_from_a_bound_far_below_the_plan(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a bound 30% below the plan, one round of 30 steps towards the plan gets within 3%
+    of the optimum; small steps (each a little above the best bound) stay near the start."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(seed, n=30, p=4)
+    optimum = exact(data).objective
+    monkeypatch.setattr(opt, "BOUND_ITERATIONS", 30)
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)  # one round
+    bounds, far = {}, opt.SHARPEN_FAR
+    for aim_at_plan_below in (far, math.inf):
+        monkeypatch.setattr(opt, "SHARPEN_FAR", aim_at_plan_below)
+        run, arr, best, weak = greedy_start_and_weak_bound(data)
+        assert best.cost - weak.value > max(0.3, far) * best.cost
+        bounds[aim_at_plan_below] = run.sharpen(arr, weak, best, time.perf_counter() + 30.0)
+    large, small = bounds.values()
+    assert optimum * 0.97 <= large <= optimum + 1e-6
+    assert small < optimum * 0.8
+
+
 def test_sharpen_needs_time_left() -> None:
     data = line_instance(XS, p=2)
     arr = to_arrays(data)
