@@ -78,6 +78,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, cast
 
@@ -1285,6 +1286,7 @@ _STOP: Any = None  # in a worker process: the pool's event that asks long jobs t
 
 
 ORPHAN_CHECK_S = 1.0  # a worker process looks this often whether its parent is still alive
+HUNG_S = 30.0  # a region's worker this long past every region's time (2 x its limit) is stopped
 
 
 def _worker_start(stop: Any, parent: int) -> None:
@@ -1430,6 +1432,15 @@ class _RegionSolver:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
 
+    def kill(self) -> None:
+        """End the worker processes now (a solver in one of them does not stop) and give them
+        up; a job of theirs still running (the bound's) then fails, as if its process died."""
+        if self.pool is not None:
+            # ProcessPoolExecutor has no public way to end its processes before Python 3.14
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.kill()
+            self.discard()
+
     def stop_jobs(self) -> None:
         """Ask running long jobs to end now (regions and windows end on their own clock)."""
         if self.stop is not None:
@@ -1465,7 +1476,20 @@ class _RegionSolver:
         try:
             for i, future in enumerate(futures):
                 try:
-                    yield future.result()
+                    result = self.result_unless_hung(future, futures, job.seconds)
+                    if result is _HUNG:
+                        logger.warning(
+                            "a solver in a worker process has not stopped for %.0f s (limit "
+                            "%.0f s a region); the worker processes are stopped, %d of %d "
+                            "regions are left out, and the search goes on in this process",
+                            2.0 * job.seconds + HUNG_S,
+                            job.seconds,
+                            len(work) - i,
+                            len(work),
+                        )
+                        self.kill()
+                        return
+                    yield cast(SolveResult | None, result)
                 except BrokenProcessPool:
                     logger.warning(
                         "the worker processes stopped unexpectedly; the remaining regions "
@@ -1477,6 +1501,26 @@ class _RegionSolver:
         finally:
             for future in futures:
                 future.cancel()
+
+    @staticmethod
+    def result_unless_hung(future: Future[Any], futures: list[Future[Any]], seconds: float) -> Any:
+        """``future``'s result, or ``_HUNG`` when none of ``futures`` has finished for
+        ``2 * seconds + HUNG_S`` (each job's solver stops by 1.1 x ``seconds`` + 1 s, so a
+        worker that long without an answer is stuck in a solver that ignores its limit)."""
+        quiet = 2.0 * seconds + HUNG_S
+        finished, last = sum(f.done() for f in futures), time.monotonic()
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except FutureTimeout:
+                now = sum(f.done() for f in futures)
+                if now > finished:
+                    finished, last = now, time.monotonic()
+                elif time.monotonic() - last > quiet:
+                    return _HUNG
+
+
+_HUNG = object()  # a job whose worker is stuck (see _RegionSolver.result_unless_hung)
 
 
 @contextlib.contextmanager

@@ -233,6 +233,18 @@ def test_large_lorena_senne_like_instances(shared_data: Path) -> None:
         assert not inst.floor_distances and inst.known is None
 
 
+def test_doni_size_instances_are_deterministic_and_of_their_size() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from cpmp_large import DONI_SIZES, make_doni_size
+
+    first, again = make_doni_size(), make_doni_size()
+    assert [(i.name, i.n, i.p) for i in first] == DONI_SIZES
+    for inst, same in zip(first, again, strict=True):
+        assert np.array_equal(inst.xy, same.xy)
+        assert (inst.demand == 1).all() and inst.p * inst.capacity[0] >= 1.2 * inst.n
+        assert not inst.floor_distances and inst.known is None
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_relaxation_duals_give_the_linear_bound(seed: int) -> None:
     """The duals of the assignment rows, fed to the Lagrangian with linear knapsacks, give

@@ -408,6 +408,43 @@ def test_highs_that_ignores_the_stop_is_waited_for_with_a_warning(
     assert result.status == "feasible" and result.objective > 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _StuckJob:
+    """Returns its task; the task "stuck" never ends (a solver deaf to its time limit)."""
+
+    seconds: float = 0.5
+
+    def __call__(self, task: str) -> str:
+        if task == "stuck":
+            time.sleep(3600)
+        return task
+
+
+def test_worker_stuck_in_a_solver_is_stopped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A region whose solver ignores its limit no longer holds the run: once no region has
+    finished for 2 x its limit + HUNG_S, the workers are ended, the regions after it are left
+    out, and later sweeps run in this process."""
+    monkeypatch.setattr(opt, "HUNG_S", 1.0)
+    job = cast(opt._RegionJob, _StuckJob())
+    start = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="planning.optimize"):
+        with opt._RegionSolver(2) as pool:
+            assert pool.pool is not None
+            processes = list(pool.pool._processes.values())  # type: ignore[attr-defined]
+            got = list(pool.run(job, cast(list, ["a", "stuck", "b", "c"])))
+            assert pool.pool is None
+            after = list(pool.run(job, cast(list, ["d"])))
+    assert got == ["a"] and after == ["d"]
+    assert time.perf_counter() - start < 60.0
+    for process in processes:
+        process.join(timeout=10)
+        assert not process.is_alive()
+    said = [r.getMessage() for r in caplog.records if "has not stopped" in r.getMessage()]
+    assert len(said) == 1 and "3 of 4 regions are left out" in said[0]
+
+
 def test_options_of_one_site_share_a_region(data: ModelInput) -> None:
     # a second school type at every site, reachable from the same villages
     twin = data.options.rename(index=lambda j: f"{j}-b")
