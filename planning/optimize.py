@@ -1286,7 +1286,7 @@ _STOP: Any = None  # in a worker process: the pool's event that asks long jobs t
 
 
 ORPHAN_CHECK_S = 1.0  # a worker process looks this often whether its parent is still alive
-HUNG_S = 30.0  # a region's worker this long past every region's time (2 x its limit) is stopped
+HUNG_S = 30.0  # workers are ended when no region of a sweep ends for 2 x its limit + this
 
 
 def _worker_start(stop: Any, parent: int) -> None:
@@ -1402,7 +1402,8 @@ class _WindowJob:
 
 class _RegionSolver:
     """Runs region jobs in ``workers`` spawned processes, or one after the other in this one
-    (one worker, or when the processes cannot be started or die)."""
+    (one worker, or when the processes cannot be started, die, or are ended because a solver
+    in one of them does not stop)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
