@@ -52,6 +52,12 @@ def _writing(out: Path) -> bool:
     )
 
 
+def _ctrl_c_heard() -> None:
+    """In the child: SIGINT as a terminal sends it. A test suite started in the background
+    (``make test &``) inherits SIGINT ignored, and Python then installs no Ctrl-C handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stop_run(
     scenario: Path, folder: Path, sig: signal.Signals, *, when: str, cache: Path
 ) -> Stopped:
@@ -64,7 +70,9 @@ def _stop_run(
     before = _snapshot(out)
     env = {**os.environ, "SCHOOLPLAN_CACHE": str(cache)}
     cmd = [sys.executable, "-m", "planning.cli", "run", str(scenario), "--out", str(out), "-q"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=_ctrl_c_heard
+    )
     deadline = time.monotonic() + 120
     if when == "early":
         time.sleep(1.5)
@@ -165,6 +173,7 @@ def solving() -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_heard,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "solving"
     yield proc

@@ -429,13 +429,15 @@ def test_worker_stuck_in_a_solver_is_stopped(
     monkeypatch.setattr(opt, "HUNG_S", 1.0)
     job = cast(opt._RegionJob, _StuckJob())
     start = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger="planning.optimize"):
-        with opt._RegionSolver(2) as pool:
-            assert pool.pool is not None
-            processes = list(pool.pool._processes.values())  # type: ignore[attr-defined]
-            got = list(pool.run(job, cast(list, ["a", "stuck", "b", "c"])))
-            assert pool.pool is None
-            after = list(pool.run(job, cast(list, ["d"])))
+    with (
+        caplog.at_level(logging.WARNING, logger="planning.optimize"),
+        opt._RegionSolver(2) as pool,
+    ):
+        assert pool.pool is not None
+        processes = list(pool.pool._processes.values())  # type: ignore[attr-defined]
+        got = list(pool.run(job, cast(list, ["a", "stuck", "b", "c"])))
+        assert pool.pool is None
+        after = list(pool.run(job, cast(list, ["d"])))
     assert got == ["a"] and after == ["d"]
     assert time.perf_counter() - start < 60.0
     for process in processes:
