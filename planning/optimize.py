@@ -1402,8 +1402,8 @@ class _WindowJob:
 
 class _RegionSolver:
     """Runs region jobs in ``workers`` spawned processes, or one after the other in this one
-    (one worker, or when the processes cannot be started, die, or are ended because a solver
-    in one of them does not stop)."""
+    (one worker, or when the processes cannot be started or die). Workers ended because a
+    solver in one of them does not stop are replaced by new ones."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -1412,15 +1412,17 @@ class _RegionSolver:
 
     def __enter__(self) -> _RegionSolver:
         if self.workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self.stop = context.Event()
-            self.pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=context,
-                initializer=_worker_start,
-                initargs=(self.stop, os.getpid()),
-            )
+            self.stop = multiprocessing.get_context("spawn").Event()
+            self.start_workers()
         return self
+
+    def start_workers(self) -> None:
+        self.pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(self.stop, os.getpid()),
+        )
 
     def __exit__(self, *exc: object) -> None:
         self.stop_jobs()
@@ -1433,14 +1435,15 @@ class _RegionSolver:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
 
-    def kill(self) -> None:
-        """End the worker processes now (a solver in one of them does not stop) and give them
-        up; a job of theirs still running (the bound's) then fails, as if its process died."""
+    def restart(self) -> None:
+        """End the worker processes now (a solver in one of them does not stop) and start new
+        ones; a job of the old ones still running (the bound's) fails, as if its process died."""
         if self.pool is not None:
             # ProcessPoolExecutor has no public way to end its processes before Python 3.14
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.kill()
             self.discard()
+            self.start_workers()
 
     def stop_jobs(self) -> None:
         """Ask running long jobs to end now (regions and windows end on their own clock)."""
@@ -1481,14 +1484,14 @@ class _RegionSolver:
                     if result is _HUNG:
                         logger.warning(
                             "a solver in a worker process has not stopped for %.0f s (limit "
-                            "%.0f s a region); the worker processes are stopped, %d of %d "
-                            "regions are left out, and the search goes on in this process",
+                            "%.0f s a region); the worker processes are replaced by new ones "
+                            "and %d of %d regions of this sweep are left out",
                             2.0 * job.seconds + HUNG_S,
                             job.seconds,
                             len(work) - i,
                             len(work),
                         )
-                        self.kill()
+                        self.restart()
                         return
                     yield cast(SolveResult | None, result)
                 except BrokenProcessPool:

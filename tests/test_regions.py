@@ -424,8 +424,8 @@ def test_worker_stuck_in_a_solver_is_stopped(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A region whose solver ignores its limit no longer holds the run: once no region has
-    finished for 2 x its limit + HUNG_S, the workers are ended, the regions after it are left
-    out, and later sweeps run in this process."""
+    finished for 2 x its limit + HUNG_S, the workers are replaced by new ones, the regions
+    after it are left out, and later sweeps run in the new workers."""
     monkeypatch.setattr(opt, "HUNG_S", 1.0)
     job = cast(opt._RegionJob, _StuckJob())
     start = time.perf_counter()
@@ -436,9 +436,11 @@ def test_worker_stuck_in_a_solver_is_stopped(
         assert pool.pool is not None
         processes = list(pool.pool._processes.values())  # type: ignore[attr-defined]
         got = list(pool.run(job, cast(list, ["a", "stuck", "b", "c"])))
-        assert pool.pool is None
-        after = list(pool.run(job, cast(list, ["d"])))
-    assert got == ["a"] and after == ["d"]
+        assert pool.pool is not None
+        after = list(pool.run(job, cast(list, ["d", "e"])))
+        new = list(pool.pool._processes.values())  # type: ignore[attr-defined]
+    assert got == ["a"] and after == ["d", "e"]
+    assert new and not {p.pid for p in new} & {p.pid for p in processes}
     assert time.perf_counter() - start < 60.0
     for process in processes:
         process.join(timeout=10)
