@@ -1484,7 +1484,7 @@ class _RegionSolver:
                     if result is _HUNG:
                         logger.warning(
                             "a solver in a worker process has not stopped for %.0f s (limit "
-                            "%.0f s a region); the worker processes are replaced by new ones "
+                            "%g s a region); the worker processes are replaced by new ones "
                             "and %d of %d regions of this sweep are left out",
                             2.0 * job.seconds + HUNG_S,
                             job.seconds,
