@@ -1482,16 +1482,20 @@ class _RegionSolver:
                 try:
                     result = self.result_unless_hung(future, futures, job.seconds)
                     if result is _HUNG:
+                        # the regions the other workers finished meanwhile are kept
+                        later = futures[i:]
+                        ready = [f.result() if _finished(f) else None for f in later]
                         logger.warning(
                             "a solver in a worker process has not stopped for %.0f s (limit "
                             "%g s a region); the worker processes are replaced by new ones "
                             "and %d of %d regions of this sweep are left out",
                             2.0 * job.seconds + HUNG_S,
                             job.seconds,
-                            len(work) - i,
+                            sum(not _finished(f) for f in later),
                             len(work),
                         )
                         self.restart()
+                        yield from ready
                         return
                     yield cast(SolveResult | None, result)
                 except BrokenProcessPool:
@@ -1525,6 +1529,11 @@ class _RegionSolver:
 
 
 _HUNG = object()  # a job whose worker is stuck (see _RegionSolver.result_unless_hung)
+
+
+def _finished(future: Future[Any]) -> bool:
+    """Done with a result (not failed, not cancelled)."""
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 @contextlib.contextmanager
