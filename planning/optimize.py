@@ -1484,14 +1484,15 @@ class _RegionSolver:
                     if result is _HUNG:
                         # the regions the other workers finished meanwhile are kept
                         later = futures[i:]
-                        ready = [f.result() if _finished(f) else None for f in later]
+                        kept = [_finished(f) for f in later]  # one look: the log agrees
+                        ready = [later[n].result() if k else None for n, k in enumerate(kept)]
                         logger.warning(
                             "a solver in a worker process has not stopped for %.0f s (limit "
                             "%g s a region); the worker processes are replaced by new ones "
                             "and %d of %d regions of this sweep are left out",
                             2.0 * job.seconds + HUNG_S,
                             job.seconds,
-                            sum(not _finished(f) for f in later),
+                            kept.count(False),
                             len(work),
                         )
                         self.restart()
