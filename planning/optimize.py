@@ -1487,9 +1487,10 @@ class _RegionSolver:
                         kept = [_finished(f) for f in later]  # one look: the log agrees
                         ready = [later[n].result() if k else None for n, k in enumerate(kept)]
                         logger.warning(
-                            "a solver in a worker process has not stopped for %.0f s (limit "
-                            "%g s a region); the worker processes are replaced by new ones "
-                            "and %d of %d regions of this sweep are left out",
+                            "the solver (HiGHS) re-planning one region has not stopped for "
+                            "%.0f s (time limit %g s); it is ended, the helper processes are "
+                            "started anew, and %d of the %d regions of this round keep their "
+                            "current plan",
                             2.0 * job.seconds + HUNG_S,
                             job.seconds,
                             kept.count(False),

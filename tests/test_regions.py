@@ -447,7 +447,7 @@ def test_worker_stuck_in_a_solver_is_stopped(
         process.join(timeout=10)
         assert not process.is_alive()
     said = [r.getMessage() for r in caplog.records if "has not stopped" in r.getMessage()]
-    assert len(said) == 1 and "1 of 4 regions of this sweep are left out" in said[0]
+    assert len(said) == 1 and "1 of the 4 regions of this round keep their current" in said[0]
 
 
 def test_options_of_one_site_share_a_region(data: ModelInput) -> None:
