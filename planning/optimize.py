@@ -8,8 +8,9 @@ Strategies
 ----------
 1. **Bound and incumbent.** Up to ``LP_PAIRS`` pairs, the linear relaxation is solved first
    (by :mod:`planning.model`): its value is a bound, its open values are rounded into a plan,
-   and its duals on the assignment rows start the multipliers. Larger models get the
-   relaxation of each row's cheapest pairs instead (no bound; duals and a plan). A
+   and its duals on the assignment rows start the multipliers. Larger models in classes get
+   the relaxation of each row's cheapest pairs instead (no bound; duals and a plan); larger
+   models in students only start from the incumbent's costs. A
    Lagrangian relaxation of the assignment rows (numpy, see :mod:`planning._lagrangian`)
    then gives a lower bound on the optimum of the *full* model; while its multipliers
    improve, the open sets it suggests are turned into plans by a greedy assignment with
@@ -401,7 +402,7 @@ class _Run:
         """Solve the linear relaxation: its bound (``self.lp_bound``), a plan from its open
         options, and its duals of the assignment rows (returned; None if it failed).
 
-        Above ``LP_PAIRS`` pairs, the relaxation of each row's cheapest pairs (about
+        Above ``LP_PAIRS`` pairs in classes, the relaxation of each row's cheapest pairs (about
         ``LP_PAIRS`` in all, plus the incumbent's, so that it has a solution) stands in:
         no bound, but its duals and open values are close to the full relaxation's at a
         fraction of the time (10,000 x 1,000 prefecture: 699,085 against 698,984 in 62 s
@@ -1056,10 +1057,13 @@ def _initial_multipliers(arr: Arrays, best: _Incumbent) -> np.ndarray:
 def _nearest_pairs(arr: Arrays, best: _Incumbent, per_row: int) -> np.ndarray | None:
     """Pairs of the relaxation that starts the bound phase: all of them up to ``LP_PAIRS``,
     else each row's ``per_row`` cheapest pairs and the incumbent's (None: too few per row,
-    or no incumbent to keep the restricted relaxation feasible)."""
+    or no incumbent to keep the restricted relaxation feasible, or a model in students only:
+    there the restricted relaxation of Lorena-Senne's doni1-doni3, 1,000-3,000 nodes,
+    p = 6-8, ran into its time limit of a fifth of the run without a solution, and the
+    subgradient from the incumbent's costs gets to its bound in that time)."""
     if len(arr.pk) <= LP_PAIRS:
         return np.ones(len(arr.pk), dtype=bool)
-    if per_row < LP_NEAREST_MIN or best.plan is None:
+    if per_row < LP_NEAREST_MIN or best.plan is None or arr.class_size is None:
         return None
     keep = np.zeros(len(arr.pk), dtype=bool)
     keep[best.view.cheapest(per_row)] = True

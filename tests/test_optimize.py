@@ -325,6 +325,28 @@ def test_nearest_pairs_are_each_rows_cheapest_and_the_incumbents(
         assert set(mine[keep[mine]]) == set(cheapest) | {plan[k]}
 
 
+def test_models_in_students_only_start_from_the_incumbent_above_lp_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above LP_PAIRS a model without classes (a CPMP) starts its bound rounds from the
+    incumbent's costs: no relaxation of the cheapest pairs (it ran out of time without a
+    solution on doni1-doni3), and the result still matches the exact MIP."""
+    import planning.optimize as opt
+    from planning._heuristic import row_view
+    from planning._lagrangian import to_arrays
+
+    data = cpmp_instance(4, n=40, p=4)
+    arr = to_arrays(data)
+    best = opt._Incumbent(arr, row_view(arr))
+    best.plan = np.array([np.flatnonzero(arr.pk == k)[0] for k in range(arr.n_rows)])
+    monkeypatch.setattr(opt, "LP_PAIRS", len(data.pairs) // 2)
+    assert opt._nearest_pairs(arr, best, opt.LP_NEAREST_MIN) is None
+    result = optimize(data, time_limit_s=60)
+    check_plan(data, result)
+    assert "lp_nearest_pairs" not in result.stats and "lp_bound" not in result.stats
+    assert result.objective == pytest.approx(exact(data).objective, rel=1e-6)
+
+
 def test_one_open_option_per_site_forced_first() -> None:
     import planning.optimize as opt
     from planning._lagrangian import to_arrays
