@@ -293,11 +293,12 @@ class _Run:
         exact = dp_is_small(arr)
         start = self.relaxation(arr, best)
         bound_until = self.start + BOUND_SHARE * self.limit
-        if start is None:
-            # no relaxation to start from: the incumbent's costs start the multipliers and
-            # its cost is the steps' target, so first make it good (doni4: greedy 16,837,
-            # relocated 10,452); the bound rounds keep their share of the time after it
-            self.relocate(arr, best, self.start + RELOCATE_FIRST_SHARE * self.limit)
+        # no relaxation to start from: the incumbent's costs start the multipliers and its
+        # cost is the steps' target, so first make it good (doni4: greedy 16,837, relocated
+        # 10,452); the bound rounds keep their share of the time after it
+        if start is None and self.relocate(
+            arr, best, self.start + RELOCATE_FIRST_SHARE * self.limit
+        ):
             bound_until = time.perf_counter() + BOUND_SHARE * self.limit
         # large models in classes: exact class knapsacks straight from the relaxation's
         # duals, where linear rounds add little (10,000 x 1,000: 0.03% in 75 s)
@@ -1069,8 +1070,8 @@ def _nearest_pairs(arr: Arrays, best: _Incumbent, per_row: int) -> np.ndarray | 
     else each row's ``per_row`` cheapest pairs and the incumbent's (None: too few per row,
     or no incumbent to keep the restricted relaxation feasible, or a model in students only:
     there the restricted relaxation of Lorena-Senne's doni1-doni3, 1,000-3,000 nodes,
-    p = 6-8, ran into its time limit of a fifth of the run without a solution, and the
-    subgradient from the incumbent's costs gets to its bound in that time)."""
+    p = 6-8, ran into its time limit of a fifth of the run without a solution and left the
+    bound phase 10-29 subgradient rounds)."""
     if len(arr.pk) <= LP_PAIRS:
         return np.ones(len(arr.pk), dtype=bool)
     if per_row < LP_NEAREST_MIN or best.plan is None or arr.class_size is None:
