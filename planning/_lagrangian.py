@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,33 @@ class Arrays:
     @property
     def n_options(self) -> int:
         return len(self.fixed)
+
+    @cached_property
+    def by_row(self) -> _RowCosts:
+        """The pairs by row, then cost (built on first use; see ``_cheaper_pairs``)."""
+        levels, level = np.unique(self.cost, return_inverse=True)
+        key = self.pk * len(levels) + level.reshape(-1)
+        order = np.argsort(key, kind="stable")
+        return _RowCosts(
+            order=order,
+            key=key[order],
+            levels=levels,
+            start=np.searchsorted(self.pk[order], np.arange(self.n_rows), side="left"),
+            option=self.pj[order],
+            cost=self.cost[order],
+        )
+
+
+@dataclass(frozen=True)
+class _RowCosts:
+    """Pairs sorted by row, then cost: a row's pairs cheaper than a threshold come first."""
+
+    order: np.ndarray  # pair indices, by row, then cost
+    key: np.ndarray  # per sorted pair: row * len(levels) + the rank of its cost in levels
+    levels: np.ndarray  # the distinct costs, ascending
+    start: np.ndarray  # per row: its first position in order
+    option: np.ndarray  # per sorted pair: its option
+    cost: np.ndarray  # per sorted pair: its cost
 
 
 def to_arrays(data: ModelInput) -> Arrays:
@@ -239,19 +267,11 @@ def _neg_items(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarra
 def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> Knapsack:
     """Linear knapsacks: items by reduced cost per unit of weight, the last one fractional."""
     idx = _neg_items(arr, cbar, weight, np.where(np.isfinite(cap), cap, np.inf))
-    ratio = cbar[idx] / weight[idx]
-    idx = idx[np.lexsort((idx, ratio, arr.pj[idx]))]
-    jj, w, c = arr.pj[idx], weight[idx], cbar[idx]
-    start = np.searchsorted(jj, jj, side="left")
-    cw, cv = np.cumsum(w), np.cumsum(c)
-    before_w = cw - w - (cw[start] - w[start])  # weight of earlier items of the same option
-    before_v = cv - c - (cv[start] - c[start])
-    frac = np.clip((cap[jj] - before_w) / w, 0.0, 1.0)
+    f = _fill(arr, idx, arr.pj[idx], cbar[idx], weight[idx], cap)
     x = np.zeros(len(cbar))
-    x[idx] = frac
-    value = np.bincount(jj, weights=c * frac, minlength=arr.n_options)
-    span = float(before_w.max(initial=0.0)) + 1.0
-    key = jj * (4 * span) + before_w  # increasing: by option, then by weight before the item
+    x[f.idx] = f.frac
+    span = float(f.before_w.max(initial=0.0)) + 1.0
+    key = f.jj * (4 * span) + f.before_w  # increasing: by option, then by weight before the item
 
     def rest(pairs: np.ndarray) -> np.ndarray:
         room = cap[arr.pj[pairs]] - weight[pairs]
@@ -259,11 +279,62 @@ def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.nda
             return np.where(room < 0, np.inf, 0.0)
         q = arr.pj[pairs] * (4 * span) + np.clip(room, 0.0, 2 * span)
         t = np.clip(np.searchsorted(key, q, side="right") - 1, 0, len(idx) - 1)
-        part = np.clip((room - before_w[t]) / w[t], 0.0, 1.0)
-        out = np.where(jj[t] == arr.pj[pairs], before_v[t] + c[t] * part, 0.0)
+        part = np.clip((room - f.before_w[t]) / f.w[t], 0.0, 1.0)
+        out = np.where(f.jj[t] == arr.pj[pairs], f.before_v[t] + f.c[t] * part, 0.0)
         return np.where(room < 0, np.inf, out)
 
-    return Knapsack(value=value, x=x, rest=rest)
+    return Knapsack(value=f.value, x=x, rest=rest)
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """Linear knapsacks over given items: the items by option, then reduced cost per unit of
+    weight; the share of each taken, and the weight and value taken before it."""
+
+    idx: np.ndarray
+    jj: np.ndarray
+    w: np.ndarray
+    c: np.ndarray
+    frac: np.ndarray
+    before_w: np.ndarray
+    before_v: np.ndarray
+    value: np.ndarray  # per option: sum of reduced costs taken
+
+
+def _fill(
+    arr: Arrays, idx: np.ndarray, jj: np.ndarray, c: np.ndarray, w: np.ndarray, cap: np.ndarray
+) -> _Fill:
+    """Fill each option's capacity ``cap`` with the pairs ``idx`` (options ``jj``, reduced
+    costs ``c`` < 0, weights ``w``, each fitting alone), best ratio first, the last one
+    fractional."""
+    order = np.argsort(c / w, kind="stable")  # ties keep the given order
+    small = np.int16 if arr.n_options < 2**15 else np.int64  # int16: numpy's radix sort
+    order = order[np.argsort(jj[order].astype(small), kind="stable")]
+    idx, jj, c, w = idx[order], jj[order], c[order], w[order]
+    start = np.searchsorted(jj, jj, side="left")
+    cw, cv = np.cumsum(w), np.cumsum(c)
+    before_w = cw - w - (cw[start] - w[start])  # weight of earlier items of the same option
+    before_v = cv - c - (cv[start] - c[start])
+    frac = np.clip((cap[jj] - before_w) / w, 0.0, 1.0)
+    value = np.bincount(jj, weights=c * frac, minlength=arr.n_options)
+    return _Fill(idx, jj, w, c, frac, before_w, before_v, value)
+
+
+def _cheaper_pairs(
+    arr: Arrays, lam: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs with a cost below their row's multiplier (negative reduced cost), found
+    without touching the others: with the pairs by row and cost, they are a prefix of each
+    row's (at 9 million pairs, about a tenth are below). Returns the pairs, their rows,
+    options and reduced costs."""
+    rc = arr.by_row
+    rows = np.arange(arr.n_rows)
+    below = np.searchsorted(rc.levels, lam, side="left")  # distinct costs below lam_k
+    end = np.searchsorted(rc.key, rows * len(rc.levels) + below, side="left")
+    count = end - rc.start
+    pos = np.arange(int(count.sum())) + np.repeat(rc.start - (np.cumsum(count) - count), count)
+    k = np.repeat(rows, count)
+    return rc.order[pos], k, rc.option[pos], rc.cost[pos] - lam[k]
 
 
 @dataclass
@@ -582,7 +653,7 @@ def lagrangian_bound(
     target = upper
     it = 0
     for it in range(iterations):
-        value, g, sel, v, x = _evaluate(arr, lam, exact)
+        value, g, sel, v, chosen = _evaluate(arr, lam, exact)
         if value > best + 1e-9 * max(1.0, abs(value)):
             best, best_lam, stall = value, lam.copy(), 0
         else:
@@ -592,7 +663,9 @@ def lagrangian_bound(
         if it % 5 == 4:
             sets.append(sel.open)
         if find_plan is not None and it % plan_every == plan_every - 1:
-            found = find_plan(sel.open, v, x > 0.5)
+            x = np.zeros(len(arr.pk), dtype=bool)
+            x[chosen] = True
+            found = find_plan(sel.open, v, x)
             if found is not None and (target is None or found < target):
                 target = found
         if target is not None and best >= target - _tolerance(arr, target):
@@ -623,12 +696,26 @@ def _tolerance(arr: Arrays, target: float) -> float:
 def _evaluate(
     arr: Arrays, lam: np.ndarray, exact: bool
 ) -> tuple[float, np.ndarray, Selection, np.ndarray, np.ndarray]:
-    ks = knapsacks(arr, arr.cost - lam[arr.pk], exact=exact)
-    v = arr.fixed + ks.value
+    """L(lam), its subgradient, the open options and their values, and the pairs the
+    knapsacks take more than half of."""
+    if exact or arr.class_size is not None:
+        ks = knapsacks(arr, arr.cost - lam[arr.pk], exact=exact)
+        value_j, taken = ks.value, np.flatnonzero(ks.x)
+        frac = ks.x[taken]
+    else:  # linear knapsacks in students: only the pairs with negative reduced cost
+        cap = np.where(np.isfinite(arr.capacity), arr.capacity, np.inf)
+        idx, k, j, c = _cheaper_pairs(arr, lam)
+        w = arr.students[k]
+        fits = w <= cap[j]
+        fill = _fill(arr, idx[fits], j[fits], c[fits], w[fits], arr.capacity)
+        value_j, taken, frac = fill.value, fill.idx, fill.frac
+    v = arr.fixed + value_j
     sel = select(arr, v)
     value = float(lam.sum()) + sel.value + arr.constant
-    served = np.bincount(arr.pk, weights=ks.x * sel.open[arr.pj], minlength=arr.n_rows)
-    return value, 1.0 - served, sel, v, ks.x
+    served = np.bincount(
+        arr.pk[taken], weights=frac * sel.open[arr.pj[taken]], minlength=arr.n_rows
+    )
+    return value, 1.0 - served, sel, v, taken[frac > 0.5]
 
 
 def _finish(

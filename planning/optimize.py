@@ -219,6 +219,7 @@ class _Run:
         self.interrupted = False  # Ctrl-C stopped a MIP: no further search, best plan kept
         self.lp_bound = -math.inf  # bound of the linear relaxation, when it was solved
         self.pool: _RegionSolver | None = None  # worker processes, started when first needed
+        self.stale = (0, math.nan)  # region sweeps in a row that gained nothing, at this cost
         self.exits = contextlib.ExitStack()  # ... and stopped when the run ends
 
     def left(self) -> float:
@@ -767,7 +768,8 @@ class _Run:
         self, arr: Arrays, best: _Incumbent, until: float, pool: _RegionSolver
     ) -> None:
         """Re-solve the options of one region and the rows they serve by MIP, the rest fixed;
-        sweep over regions (borders moving between sweeps) until no region improves.
+        sweep over regions (borders moving between sweeps) until ``STALE_SWEEPS`` in a row
+        gain nothing (counted across calls while the plan stays the same).
 
         The regions of one sweep share no option and no row, so each is solved from the
         sweep's starting plan, in worker processes when there are spare cores, and their
@@ -775,8 +777,8 @@ class _Run:
         """
         assert best.plan is not None
         size = _region_size(arr.n_options, len(np.unique(arr.pj[best.plan])))
-        stale = 0
-        while until - time.perf_counter() > 1.0 and not self.interrupted:
+        stale = self.stale[0] if self.stale[1] == best.cost else 0
+        while stale < STALE_SWEEPS and until - time.perf_counter() > 1.0 and not self.interrupted:
             sweeps = self.stats["region_sweeps"]
             gained = self.region_sweep(
                 arr, best, regions(arr, size, offset=sweeps * 7, view=best.view), until, pool
@@ -790,8 +792,7 @@ class _Run:
                 best.cost,
             )
             stale = stale + 1 if gained <= 1e-6 * abs(best.cost) else 0
-            if stale >= STALE_SWEEPS:
-                break
+            self.stale = (stale, best.cost)
 
     def window_sweep(
         self, arr: Arrays, best: _Incumbent, until: float, pool: _RegionSolver

@@ -140,3 +140,29 @@ def _only_ten_negative(arr: Arrays, cbar: np.ndarray) -> np.ndarray:
     out = cbar.copy()
     out[mine[np.argsort(cbar[mine])[10:]]] = 1.0
     return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_linear_rounds_read_only_the_cheaper_pairs_and_get_the_same(seed: int) -> None:
+    """The subgradient rounds in students take only each row's pairs cheaper than its
+    multiplier (``_cheaper_pairs``): bound, subgradient and chosen pairs as from every
+    pair's reduced cost, also where a multiplier equals a cost exactly."""
+    arr, cbar = instance(seed, classes=False)
+    lam = arr.cost[arr.pk] - cbar  # instance's multipliers, per pair -> per row below
+    lam = np.bincount(arr.pk, lam, arr.n_rows) / np.bincount(arr.pk, minlength=arr.n_rows)
+    tied = np.random.default_rng(seed).choice(len(arr.pk), 5, replace=False)
+    lam[arr.pk[tied]] = arr.cost[tied]  # a pair exactly at its row's multiplier: not taken
+    full = arr.cost - lam[arr.pk]
+    ks = knapsacks(arr, full, exact=False)
+    sel = _lagrangian.select(arr, arr.fixed + ks.value)
+    served = np.bincount(arr.pk, ks.x * sel.open[arr.pj], arr.n_rows)
+
+    value, g, got, v, chosen = _lagrangian._evaluate(arr, lam, exact=False)
+
+    assert value == pytest.approx(float(lam.sum()) + sel.value + arr.constant)
+    np.testing.assert_allclose(v, arr.fixed + ks.value)
+    np.testing.assert_allclose(g, 1.0 - served)
+    assert (got.open == sel.open).all()
+    assert sorted(chosen) == sorted(np.flatnonzero(ks.x > 0.5))
+    idx = _lagrangian._cheaper_pairs(arr, lam)[0]
+    assert sorted(idx) == sorted(np.flatnonzero(full < 0))

@@ -376,6 +376,41 @@ def test_without_a_relaxation_the_bound_starts_from_the_relocated_plan(
     assert result.objective == pytest.approx(exact(data).objective, rel=1e-6)
 
 
+def test_region_sweeps_that_gained_nothing_count_across_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search ends after ``STALE_SWEEPS`` sweeps in a row without gain, also when they
+    fall in two calls (the first phase's and the second's: doni4 spent 37 s on a third
+    one); a cheaper plan in between starts the count afresh."""
+    import time
+
+    import planning.optimize as opt
+    from planning._heuristic import greedy_open_set, row_view
+    from planning._lagrangian import to_arrays
+
+    data = cpmp_instance(1, n=40, p=4)
+    arr = to_arrays(data)
+    best = opt._Incumbent(arr, row_view(arr))
+    best.from_open_set(greedy_open_set(arr), None)
+    run = opt._Run(data, "highs", 60.0, 0.0, None)
+    run.stats["region_sweeps"] = 0
+    sweeps: list[float] = []
+
+    def no_gain(self: object, *args: object, **kwargs: object) -> float:
+        sweeps.append(best.cost)
+        return 0.0
+
+    monkeypatch.setattr(opt._Run, "region_sweep", no_gain)
+    until = time.perf_counter() + 60.0
+    run.improve_by_regions(arr, best, until, None)  # type: ignore[arg-type]
+    assert len(sweeps) == opt.STALE_SWEEPS
+    run.improve_by_regions(arr, best, until, None)  # type: ignore[arg-type]
+    assert len(sweeps) == opt.STALE_SWEEPS
+    best.cost -= 1.0  # a cheaper plan found elsewhere (relocation, the widened MIP)
+    run.improve_by_regions(arr, best, until, None)  # type: ignore[arg-type]
+    assert len(sweeps) == 2 * opt.STALE_SWEEPS
+
+
 def test_one_open_option_per_site_forced_first() -> None:
     import planning.optimize as opt
     from planning._lagrangian import to_arrays
