@@ -91,13 +91,14 @@ class Arrays:
         """The pairs by row, then cost (built on first use; see ``_cheaper_pairs``)."""
         levels, level = np.unique(self.cost, return_inverse=True)
         key = self.pk * len(levels) + level.reshape(-1)
-        order = np.argsort(key, kind="stable")
+        narrow = np.int32 if len(key) < 2**31 else np.int64  # 16 million pairs: 0.5 GB in all
+        order = np.argsort(key, kind="stable").astype(narrow)
         return _RowCosts(
             order=order,
             key=key[order],
             levels=levels,
             start=np.searchsorted(self.pk[order], np.arange(self.n_rows), side="left"),
-            option=self.pj[order],
+            option=self.pj[order].astype(narrow),
             cost=self.cost[order],
         )
 

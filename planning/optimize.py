@@ -618,8 +618,9 @@ class _Run:
         the search ended after 105 s with 2,979.2, the bound phase gave 2,950.5 and 400 more
         rounds (19 s) 2,970.3; a generated file of doni2's size (2,000 nodes, p = 6, 150 s),
         the bound phase ended after one round (3,360, the plan 10,073), and 340 more rounds
-        gave 3,739 with small steps and 9,885 with steps towards the plan. Now doni4 (4,000
-        nodes, p = 10) still starts its rounds 12% below the plan (9,164 against 10,407).
+        gave 3,739 with small steps and 9,885 with steps towards the plan. In session 17
+        doni4 (4,000 nodes, p = 10) still started its rounds 10% below the plan (9,357 against
+        10,407).
         """
         best_value, rounds = bound.value, 0
         lam = bound.lam
