@@ -262,12 +262,17 @@ def class_dp_possible(arr: Arrays) -> bool:
 
 
 def _neg_items(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    return np.flatnonzero((cbar < 0) & (weight <= cap[arr.pj]))
+    return np.flatnonzero((cbar < 0) & (weight <= _limit(cap)[arr.pj]))
+
+
+def _limit(cap: np.ndarray) -> np.ndarray:
+    """Capacities with a missing one (NaN) as no limit."""
+    return np.where(np.isfinite(cap), cap, np.inf)
 
 
 def _lp_knapsacks(arr: Arrays, cbar: np.ndarray, weight: np.ndarray, cap: np.ndarray) -> Knapsack:
     """Linear knapsacks: items by reduced cost per unit of weight, the last one fractional."""
-    idx = _neg_items(arr, cbar, weight, np.where(np.isfinite(cap), cap, np.inf))
+    idx = _neg_items(arr, cbar, weight, cap)
     f = _fill(arr, idx, arr.pj[idx], cbar[idx], weight[idx], cap)
     x = np.zeros(len(cbar))
     x[f.idx] = f.frac
@@ -704,10 +709,9 @@ def _evaluate(
         value_j, taken = ks.value, np.flatnonzero(ks.x)
         frac = ks.x[taken]
     else:  # linear knapsacks in students: only the pairs with negative reduced cost
-        cap = np.where(np.isfinite(arr.capacity), arr.capacity, np.inf)
         idx, k, j, c = _cheaper_pairs(arr, lam)
         w = arr.students[k]
-        fits = w <= cap[j]
+        fits = w <= _limit(arr.capacity)[j]
         fill = _fill(arr, idx[fits], j[fits], c[fits], w[fits], arr.capacity)
         value_j, taken, frac = fill.value, fill.idx, fill.frac
     v = arr.fixed + value_j
