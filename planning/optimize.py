@@ -220,6 +220,7 @@ class _Run:
         self.lp_bound = -math.inf  # bound of the linear relaxation, when it was solved
         self.pool: _RegionSolver | None = None  # worker processes, started when first needed
         self.stale = (0, math.nan)  # region sweeps in a row that gained nothing, at this cost
+        self.first_plan: np.ndarray | None = None  # the greedy plan (restarts sharpen's rounds)
         self.exits = contextlib.ExitStack()  # ... and stopped when the run ends
 
     def left(self) -> float:
@@ -291,6 +292,7 @@ class _Run:
         first = greedy_open_set(arr)
         if first is not None:
             best.from_open_set(first, None)
+            self.first_plan = None if best.plan is None else best.plan.copy()
         exact = dp_is_small(arr)
         start = self.relaxation(arr, best)
         bound_until = self.start + BOUND_SHARE * self.limit
@@ -307,7 +309,7 @@ class _Run:
         if classes and start is not None and self.bound_aside(arr, best):
             return self.bound_beside(arr, best, start)
         lam, (theta, reach) = (
-            (_initial_multipliers(arr, best), (1.0, 0.0))
+            (_initial_multipliers(arr, best.plan), (1.0, 0.0))
             if start is None
             else (start, (0.2, 0.005 if classes else 0.002))
         )
@@ -622,20 +624,53 @@ class _Run:
         doni4 (4,000 nodes, p = 10) still started its rounds 10% below the plan (9,357 against
         10,407).
         """
-        best_value, rounds = bound.value, 0
-        lam = bound.lam
         exact = dp_is_small(arr) or class_dp_possible(arr)
+        best_value, rounds = self.more_rounds(arr, bound.lam, bound.value, None, best, until, exact)
+        if self.first_plan is not None and not self.interrupted:
+            # rounds that stopped gaining may sit on a plateau of the subgradient, not at the
+            # dual's optimum: start once more from the greedy plan's costs with long steps
+            # towards its cost, and keep the higher bound
+            again, more = self.more_rounds(
+                arr,
+                _initial_multipliers(arr, self.first_plan),
+                -math.inf,
+                plan_cost(arr, self.first_plan),
+                best,
+                until,
+                exact,
+            )
+            best_value, rounds = max(best_value, again), rounds + more
+        if best_value <= bound.value:
+            return -math.inf
+        self.stats.update(lagrangian_bound=best_value, sharpen_iterations=rounds)
+        return _round_up(arr, best_value)
+
+    def more_rounds(
+        self,
+        arr: Arrays,
+        lam: np.ndarray,
+        value: float,
+        aim: float | None,
+        best: _Incumbent,
+        until: float,
+        exact: bool,
+    ) -> tuple[float, int]:
+        """Sharpen's rounds from ``lam`` (whose bound is ``value``) while they gain and there
+        is time: the best bound and the iterations run. With ``aim``, the first round's steps
+        go towards it at full length (``theta`` 1)."""
+        rounds = 0
         while not self.interrupted and until - time.perf_counter() >= SHARPEN_MIN_SECONDS:
+            far = best.cost - value > SHARPEN_FAR * abs(best.cost)
             try:
                 more = lagrangian_bound(
                     arr,
                     lam,
-                    upper=best.cost,
+                    upper=best.cost if aim is None else aim,
                     iterations=BOUND_ITERATIONS,
                     exact=exact,
                     deadline=until,
-                    theta=0.2,
-                    reach=0.0 if best.cost - best_value > SHARPEN_FAR * abs(best.cost) else 0.002,
+                    theta=0.2 if aim is None else 1.0,
+                    reach=0.0 if far or aim is not None else 0.002,
                 )
             except KeyboardInterrupt:
                 self.interrupted = True
@@ -643,22 +678,20 @@ class _Run:
             rounds += more.iterations
             logger.log(
                 self.log_level,
-                "time left after the search: lower bound raised to %.6g in %d more "
-                "iterations (was %.6g); plan cost %.6g",
+                "time left after the search: lower bound %.6g after %d more iterations%s "
+                "(was %.6g); plan cost %.6g",
                 more.value,
                 rounds,
-                best_value,
+                " from the first plan's costs" if aim is not None else "",
+                value,
                 best.cost,
             )
-            gain = more.value - best_value
+            gain, aim = more.value - value, None
             if gain > 0:
-                best_value, lam = more.value, more.lam
+                value, lam = more.value, more.lam
             if gain <= SHARPEN_MIN_GAIN * max(1.0, abs(best.cost)):
                 break
-        if best_value <= bound.value:
-            return -math.inf
-        self.stats.update(lagrangian_bound=best_value, sharpen_iterations=rounds)
-        return _round_up(arr, best_value)
+        return value, rounds
 
     def relocate(self, arr: Arrays, best: _Incumbent, until: float) -> bool:
         """Location-allocation from the incumbent: move each open option's rows as one group
@@ -1052,18 +1085,18 @@ def _exact_size(arr: Arrays) -> int:
     return EXACT_PAIRS if arr.class_size is None else EXACT_PAIRS_CLASSES
 
 
-def _initial_multipliers(arr: Arrays, best: _Incumbent) -> np.ndarray:
-    """Each row's cost in the incumbent plus its share of the option's fixed cost."""
+def _initial_multipliers(arr: Arrays, plan: np.ndarray | None) -> np.ndarray:
+    """Each row's cost in ``plan`` plus its share of the option's fixed cost (no plan: its
+    cheapest such cost)."""
     share = (
         np.maximum(arr.fixed, 0.0)[arr.pj]
         * arr.students[arr.pk]
         / np.maximum(arr.capacity[arr.pj], 1e-9)
     )
-    if best.plan is None:
+    if plan is None:
         lam = np.full(arr.n_rows, np.inf)
         np.minimum.at(lam, arr.pk, arr.cost + share)
         return lam
-    plan = best.plan
     load = np.bincount(arr.pj[plan], arr.students, minlength=arr.n_options)
     fixed = np.maximum(arr.fixed, 0.0)[arr.pj[plan]]
     return arr.cost[plan] + fixed * arr.students / np.maximum(load[arr.pj[plan]], 1e-9)

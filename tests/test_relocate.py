@@ -195,6 +195,30 @@ def test_sharpen_takes_large_steps_from_a_bound_far_below_the_plan(
     assert small < optimum * 0.8
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sharpen_restarts_from_the_first_plan_when_its_rounds_stall(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rounds with small steps that stall far below the optimum (as above) are followed by
+    rounds from the first plan's costs with long steps, and the higher bound is kept."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(seed, n=30, p=4)
+    optimum = exact(data).objective
+    monkeypatch.setattr(opt, "BOUND_ITERATIONS", 100)
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)  # one round from each start
+    monkeypatch.setattr(opt, "SHARPEN_FAR", math.inf)  # small steps from the weak bound
+    bounds = []
+    for first_plan in (False, True):
+        run, arr, best, weak = greedy_start_and_weak_bound(data)
+        run.first_plan = best.plan.copy() if first_plan else None
+        bounds.append(run.sharpen(arr, weak, best, time.perf_counter() + 30.0))
+    stalled, restarted = bounds
+    assert stalled < optimum * 0.8
+    assert optimum * 0.97 <= restarted <= optimum + 1e-6
+    assert run.stats["sharpen_iterations"] == 2 * 100
+
+
 def test_sharpen_needs_time_left() -> None:
     data = line_instance(XS, p=2)
     arr = to_arrays(data)
