@@ -15,6 +15,7 @@ import pytest
 from planning import optimize as opt
 from planning._heuristic import (
     greedy_open_set,
+    pair_index,
     plan_cost,
     plan_fits,
     relocated_open_set,
@@ -253,3 +254,40 @@ def test_ctrl_c_in_sharpen_keeps_the_rounds_before_it(monkeypatch: pytest.Monkey
     assert run.interrupted
     assert len(calls) == 1 and calls[0] > weak.value
     assert sharper == opt._round_up(arr, calls[0])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_the_exact_path_relocates_the_polished_plan(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the reduction and the exact MIP, relocation improves the polished plan (OC #20:
+    1,018 -> 1,005, the optimum); here polish leaves a plan whose groups are each served from
+    their farthest member, and relocation moves them back."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(seed, n=40, p=4)  # seeds whose bound alone proves nothing
+    optimum = exact(data).objective
+    real_polish = opt._Run.polish
+    planted: list[float] = []
+
+    def polish_then_worsen(
+        self: opt._Run, arr: Arrays, bound: Bound, best: opt._Incumbent, ub: float | None
+    ) -> float | None:
+        real_polish(self, arr, bound, best, ub)
+        assert best.plan is not None
+        rows, options = arr.pk[best.plan], arr.pj[best.plan]
+        moved = options.copy()
+        for j in np.unique(options):
+            group = rows[options == j]  # row k is node k, option i is node i
+            moved[options == j] = group[np.argmax(arr.cost[best.plan][options == j])]
+        best.plan = pair_index(arr, rows, moved)
+        best.cost = plan_cost(arr, best.plan)
+        planted.append(best.cost)
+        return best.cost
+
+    monkeypatch.setattr(opt._Run, "polish", polish_then_worsen)
+    result = opt.optimize(data, time_limit_s=60.0)
+    assert planted, "the exact path did not reach polish"
+    assert result.stats["relocate_objective"] < planted[0]
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(optimum)
