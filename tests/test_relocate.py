@@ -275,10 +275,11 @@ def test_the_exact_path_relocates_the_polished_plan(
     ) -> float | None:
         real_polish(self, arr, bound, best, ub)
         assert best.plan is not None
+        assert (arr.rows.get_level_values(0) == arr.option_ids).all()  # row k is option k
         rows, options = arr.pk[best.plan], arr.pj[best.plan]
         moved = options.copy()
         for j in np.unique(options):
-            group = rows[options == j]  # row k is node k, option i is node i
+            group = rows[options == j]
             moved[options == j] = group[np.argmax(arr.cost[best.plan][options == j])]
         best.plan = pair_index(arr, rows, moved)
         best.cost = plan_cost(arr, best.plan)
