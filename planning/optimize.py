@@ -691,12 +691,11 @@ class _Run:
             rounds += more.iterations
             logger.log(
                 self.log_level,
-                "time left after the search: lower bound %.6g after %d more iterations%s "
-                "(was %.6g); plan cost %.6g",
+                "time left after the search: lower bound %.6g after %d more iterations%s; "
+                "plan cost %.6g",
                 more.value,
                 rounds,
-                " from the first plan's costs" if aim is not None else "",
-                value,
+                f" (was {value:.6g})" if aim is None else " from the first plan's costs",
                 best.cost,
             )
             gain, aim = more.value - value, None
