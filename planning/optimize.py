@@ -622,27 +622,17 @@ class _Run:
         at the plan's cost (large steps), as when the bound phase had time for a few rounds
         only.
 
-        Measured when the bound phase of these models still waited on a relaxation that ran
-        out of time (before session 16): Lorena-Senne's doni1 (1,000 nodes, p = 6, 300 s),
-        the search ended after 105 s with 2,979.2, the bound phase gave 2,950.5 and 400 more
-        rounds (19 s) 2,970.3; a generated file of doni2's size (2,000 nodes, p = 6, 150 s),
-        the bound phase ended after one round (3,360, the plan 10,073), and 340 more rounds
-        gave 3,739 with small steps and 9,885 with steps towards the plan. In session 17
-        doni4 (4,000 nodes, p = 10) still started its rounds 10% below the plan (9,357 against
-        10,407).
-
-        When these rounds stop gaining with time left, the rounds start once more from the
-        greedy first plan's costs, aimed at its cost (``theta`` 1), as the bound phase did in
-        session 16, and go on while they gain; the higher bound counts. Session 18, 300 s:
-        doni1 2,966.7 -> 2,971.2 (gap 0.42% -> 0.27%), doni2 6,201.8 -> 6,216.6 (0.27% ->
-        0.04%); a generated doni2-size file had converged (9,889.2 from both starts).
+        When these rounds stop gaining with time left, they may sit on a plateau of the
+        subgradient rather than at the dual's optimum: the rounds start once more from the
+        greedy first plan's costs, aimed at its cost (``theta`` 1), go on while they gain, and
+        the higher bound counts. Measured (``benchmarks/README.md``, sessions 14-18): on a
+        doni2-size file whose bound phase ended at 3,360 (plan 10,073), 340 rounds reached
+        9,885 with steps towards the plan and 3,739 with small steps; in 300 s the restart took
+        doni1 from 2,966.7 to 2,971.2 and doni2 from 6,201.8 to 6,216.6.
         """
         exact = dp_is_small(arr) or class_dp_possible(arr)
         best_value, rounds = self.more_rounds(arr, bound.lam, bound.value, None, best, until, exact)
         if self.first_plan is not None and not self.interrupted:
-            # rounds that stopped gaining may sit on a plateau of the subgradient, not at the
-            # dual's optimum: start once more from the greedy plan's costs with long steps
-            # towards its cost, and keep the higher bound
             again, more = self.more_rounds(
                 arr,
                 _initial_multipliers(arr, self.first_plan),
