@@ -597,8 +597,7 @@ class _Run:
         ub = best.cost
         keep, closed = _reduction(arr, bound, ub)
         self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-        room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
-        if keep.sum() <= POLISH_PAIRS and self.left() > room:
+        if self.exact_fits(keep):
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, ub, lower, keep, closed)
         # to read the plan back (certify: a model of one pair per row) in time
@@ -607,46 +606,73 @@ class _Run:
         self.improve_by_regions(arr, best, end, pool)
         while self.relocate(arr, best, end) or self.widen(arr, bound, best, end):
             self.improve_by_regions(arr, best, end, pool)
-        lower = max(lower, self.sharpen(arr, bound, best, end))
+        sharper = self.sharper(arr, bound, best, end)
+        if sharper is None:
+            return self.finish(self.certify(arr, best.plan), lower)
+        lower = max(lower, _round_up(arr, sharper.value))
+        # the search and the rounds have stopped with time left: the reduced model by the
+        # sharper bound, if small, gets the rest (a MIP over every pair that may still gain)
+        keep, closed = _reduction(arr, sharper, best.cost)
+        logger.log(self.log_level, "reduction keeps %d of %d pairs", keep.sum(), len(keep))
+        if self.exact_fits(keep) and not _meets(lower, best.cost):
+            self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+            self.stats["strategy"] = "matheuristic+exact"
+            return self.exact(arr, best, best.cost, lower, keep, closed)
         return self.finish(self.certify(arr, best.plan), lower)
 
+    def exact_fits(self, keep: np.ndarray) -> bool:
+        """Whether the matheuristic's reduced model is small enough for the exact MIP in the
+        time left."""
+        room = max(0.1 * self.limit, 4 * BUILD_SECONDS_PER_PAIR * keep.sum())
+        return bool(keep.sum() <= POLISH_PAIRS) and self.left() > room
+
     def sharpen(self, arr: Arrays, bound: Bound, best: _Incumbent, until: float) -> float:
-        """More bound rounds, from ``bound``'s multipliers, in the time that the search
-        left unused when it stopped gaining: the plan stays, its bound and gap improve.
-        Rounds of ``BOUND_ITERATIONS`` while each raises the bound by more than
-        ``SHARPEN_MIN_GAIN`` of the plan's cost and there is time. The new bound rounded up
-        (-inf if none was found).
+        """More bound rounds in the time that the search left unused when it stopped
+        gaining: the plan stays, its bound and gap improve. The new bound rounded up (-inf if
+        none was found; ``sharper`` returns it whole, for a reduction).
 
-        Each step aims a little above the best bound so far (multipliers near the optimum),
-        except in a round that starts more than ``SHARPEN_FAR`` below the plan: there it aims
-        at the plan's cost (large steps), as when the bound phase had time for a few rounds
-        only.
-
-        When these rounds stop gaining with time left, they may sit on a plateau of the
-        subgradient rather than at the dual's optimum: the rounds start once more from the
-        greedy first plan's costs, aimed at its cost (``theta`` 1), go on while they gain, and
-        the higher bound counts. Measured (``benchmarks/README.md``, sessions 14-18): on a
-        doni2-size file whose bound phase ended at 3,360 (plan 10,073), 340 rounds reached
-        9,885 with steps towards the plan and 3,739 with small steps; in 300 s the restart took
-        doni1 from 2,966.7 to 2,971.2 and doni2 from 6,201.8 to 6,216.6.
+        Two starts, each followed by rounds of ``BOUND_ITERATIONS`` while a round raises the
+        bound by more than ``SHARPEN_MIN_GAIN`` of the plan's cost and there is time: the greedy
+        first plan's costs, aimed at its cost (``theta`` 1, long steps), and ``bound``'s own
+        multipliers, each step aimed a little above the best bound so far (or at the plan's
+        cost in a round that starts more than ``SHARPEN_FAR`` below the plan). Near the plan
+        the first plan's start goes first, and the other follows only if it did not get above
+        ``bound``: the bound phase's multipliers tend to sit on a plateau of the subgradient
+        (measured, ``benchmarks/README.md``, sessions 18 and 19, 300 s: doni1's and doni2's
+        bounds in 56 s and 207 s instead of 89 s and 296 s, doni3 7,929 where the other order
+        was at 7,901 when the time ran out). Far below it, the bound phase had few rounds and
+        its own start, stepping towards the plan, goes first (doni4: 8,615 -> 9,471 in the
+        last 35 s, where the first plan's start reached 7,252); the higher bound counts.
         """
+        sharper = self.sharper(arr, bound, best, until)
+        return -math.inf if sharper is None else _round_up(arr, sharper.value)
+
+    def sharper(self, arr: Arrays, bound: Bound, best: _Incumbent, until: float) -> Bound | None:
+        """Sharpen's rounds: the best bound they found above ``bound`` (with its multipliers
+        and pair bounds, for a reduction), or None."""
         exact = dp_is_small(arr) or class_dp_possible(arr)
-        best_value, rounds = self.more_rounds(arr, bound.lam, bound.value, None, best, until, exact)
-        if self.first_plan is not None and not self.interrupted:
-            again, more = self.more_rounds(
-                arr,
-                _initial_multipliers(arr, self.first_plan),
-                -math.inf,
-                plan_cost(arr, self.first_plan),
-                best,
-                until,
-                exact,
-            )
-            best_value, rounds = max(best_value, again), rounds + more
-        if best_value <= bound.value:
-            return -math.inf
-        self.stats.update(lagrangian_bound=best_value, sharpen_iterations=rounds)
-        return _round_up(arr, best_value)
+        first = self.first_plan
+        own = (bound.lam, bound.value, None)
+        restart = (
+            None
+            if first is None
+            else (_initial_multipliers(arr, first), -math.inf, plan_cost(arr, first))
+        )
+        # far below the plan, the bound phase had few rounds: its own multipliers, with steps
+        # towards the plan, go first; near it, they sit on a plateau: the first plan's go first
+        far = best.cost - bound.value > SHARPEN_FAR * abs(best.cost)
+        found, rounds = None, 0
+        for lam, value, aim in [s for s in ((own, restart) if far else (restart, own)) if s]:
+            if self.interrupted or (not far and found is not None and found.value > bound.value):
+                break
+            more_found, more = self.more_rounds(arr, lam, value, aim, best, until, exact)
+            rounds += more
+            if more_found is not None and (found is None or more_found.value > found.value):
+                found = more_found
+        if found is None or found.value <= bound.value:
+            return None
+        self.stats.update(lagrangian_bound=found.value, sharpen_iterations=rounds)
+        return found
 
     def more_rounds(
         self,
@@ -657,11 +683,11 @@ class _Run:
         best: _Incumbent,
         until: float,
         exact: bool,
-    ) -> tuple[float, int]:
+    ) -> tuple[Bound | None, int]:
         """Sharpen's rounds from ``lam`` (whose bound is ``value``) while they gain and there
-        is time: the best bound and the iterations run. With ``aim``, the first round's steps
-        go towards it at full length (``theta`` 1)."""
-        rounds = 0
+        is time: the best bound above ``value`` (None if none) and the iterations run. With
+        ``aim``, the first round's steps go towards it at full length (``theta`` 1)."""
+        rounds, found = 0, None
         while not self.interrupted and until - time.perf_counter() >= SHARPEN_MIN_SECONDS:
             far = best.cost - value > SHARPEN_FAR * abs(best.cost)
             try:
@@ -690,10 +716,10 @@ class _Run:
             )
             gain, aim = more.value - value, None
             if gain > 0:
-                value, lam = more.value, more.lam
+                value, lam, found = more.value, more.lam, more
             if gain <= SHARPEN_MIN_GAIN * max(1.0, abs(best.cost)):
                 break
-        return value, rounds
+        return found, rounds
 
     def relocate(self, arr: Arrays, best: _Incumbent, until: float) -> bool:
         """Location-allocation from the incumbent: move each open option's rows as one group

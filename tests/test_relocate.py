@@ -197,11 +197,12 @@ def test_sharpen_takes_large_steps_from_a_bound_far_below_the_plan(
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_sharpen_restarts_from_the_first_plan_when_its_rounds_stall(
+def test_sharpen_starts_from_the_first_plan_where_small_steps_would_stall(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rounds with small steps that stall far below the optimum (as above) are followed by
-    rounds from the first plan's costs with long steps, and the higher bound is kept."""
+    """Rounds with small steps from a weak bound stall far below the optimum (as above);
+    with a first plan, sharpen's rounds start from its costs with long steps instead, and
+    the bound's own multipliers are not needed after them."""
     from tests.test_optimize import cpmp_instance, exact
 
     data = cpmp_instance(seed, n=30, p=4)
@@ -209,15 +210,50 @@ def test_sharpen_restarts_from_the_first_plan_when_its_rounds_stall(
     monkeypatch.setattr(opt, "BOUND_ITERATIONS", 100)
     monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)  # one round from each start
     monkeypatch.setattr(opt, "SHARPEN_FAR", math.inf)  # small steps from the weak bound
-    bounds = []
+    bounds, iterations = [], []
     for first_plan in (False, True):
         run, arr, best, weak = greedy_start_and_weak_bound(data)
         run.first_plan = best.plan.copy() if first_plan else None
         bounds.append(run.sharpen(arr, weak, best, time.perf_counter() + 30.0))
+        iterations.append(run.stats["sharpen_iterations"])
     stalled, restarted = bounds
     assert stalled < optimum * 0.8
     assert optimum * 0.97 <= restarted <= optimum + 1e-6
-    assert run.stats["sharpen_iterations"] == 2 * 100
+    assert iterations == [100, 100]  # the first plan's round only
+
+
+def test_sharpen_goes_on_from_the_bound_when_the_first_plan_does_not_beat_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bound near the plan that the rounds from the first plan's costs stay below: the
+    rounds from its own multipliers follow, and sharpen never reports less than it had."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(1, n=30, p=4)
+    optimum = exact(data).objective
+    run, arr, best, _ = greedy_start_and_weak_bound(data)
+    strong = lagrangian_bound(arr, np.zeros(arr.n_rows), upper=optimum, iterations=1000, exact=True)
+    assert strong.value > optimum * 0.97
+    monkeypatch.setattr(opt, "BOUND_ITERATIONS", 5)
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)  # one round from each start
+    monkeypatch.setattr(opt, "SHARPEN_FAR", math.inf)  # the bound counts as near the plan
+    real = opt.lagrangian_bound
+    rounds: list[tuple[np.ndarray, float]] = []
+
+    def spy(arr: Arrays, lam: np.ndarray, **kwargs: object) -> Bound:
+        found = real(arr, lam, **kwargs)  # type: ignore[arg-type]
+        rounds.append((lam, found.value))
+        return found
+
+    monkeypatch.setattr(opt, "lagrangian_bound", spy)
+    run.first_plan = best.plan.copy()
+    sharper = run.sharpen(arr, strong, best, time.perf_counter() + 30.0)
+    assert len(rounds) == 2
+    (first_lam, first_value), (second_lam, _) = rounds
+    assert first_value < strong.value  # the first plan's costs: 5 iterations, not enough
+    assert np.array_equal(first_lam, opt._initial_multipliers(arr, best.plan))
+    assert np.array_equal(second_lam, strong.lam)
+    assert sharper == -math.inf or strong.value < sharper <= optimum + 1e-6
 
 
 def test_sharpen_needs_time_left() -> None:
@@ -292,3 +328,58 @@ def test_the_exact_path_relocates_the_polished_plan(
     assert result.stats["relocate_objective"] < planted[0]
     assert result.status == "optimal"
     assert result.objective == pytest.approx(optimum)
+
+
+@pytest.mark.parametrize("seed", [2, 4, 5])
+def test_the_matheuristic_ends_with_the_exact_mip_when_its_bound_rounds_shrink_the_model(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that stops early, then bound rounds that leave a gap: the pairs that can
+    still beat the plan form a small model, which the time left proves optimal."""
+    from tests.test_optimize import cpmp_instance, exact
+
+    data = cpmp_instance(seed, n=30, p=4)
+    optimum = exact(data).objective
+    monkeypatch.setattr(opt, "POLISH_PAIRS", 450)  # of 900 pairs: the weak bound keeps all
+    monkeypatch.setattr(opt, "BOUND_ITERATIONS", 20)
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)  # one round from each start
+    run, arr, best, weak = greedy_start_and_weak_bound(data)
+    run.first_plan = best.plan.copy()
+    result = run.matheuristic(arr, weak, best, best.cost, -math.inf)
+    assert result.stats["strategy"] == "matheuristic+exact"
+    assert weak.value < result.stats["lagrangian_bound"] < optimum - 1  # the rounds left a gap
+    assert result.stats["pairs_kept"] <= 450
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(optimum)
+    # without the end's exact MIP, the same rounds leave the run unproven
+    monkeypatch.setattr(opt._Run, "exact_fits", lambda self, keep: False)
+    run, arr, best, weak = greedy_start_and_weak_bound(data)
+    run.first_plan = best.plan.copy()
+    result = run.matheuristic(arr, weak, best, best.cost, -math.inf)
+    assert result.status == "feasible" and result.bound is not None
+    assert result.bound < optimum - 1
+
+
+def test_sharpen_keeps_a_far_bounds_own_multipliers_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bound more than ``SHARPEN_FAR`` below the plan (the bound phase had few rounds):
+    its own multipliers go first, with steps towards the plan, then the first plan's."""
+    from tests.test_optimize import cpmp_instance
+
+    data = cpmp_instance(1, n=30, p=4)
+    run, arr, best, weak = greedy_start_and_weak_bound(data)
+    assert best.cost - weak.value > opt.SHARPEN_FAR * best.cost
+    monkeypatch.setattr(opt, "BOUND_ITERATIONS", 5)
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)  # one round from each start
+    real = opt.lagrangian_bound
+    starts: list[np.ndarray] = []
+
+    def spy(arr: Arrays, lam: np.ndarray, **kwargs: object) -> Bound:
+        starts.append(lam)
+        return real(arr, lam, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(opt, "lagrangian_bound", spy)
+    run.first_plan = best.plan.copy()
+    run.sharpen(arr, weak, best, time.perf_counter() + 30.0)
+    assert len(starts) == 2
+    assert np.array_equal(starts[0], weak.lam)
+    assert np.array_equal(starts[1], opt._initial_multipliers(arr, best.plan))
