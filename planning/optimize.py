@@ -614,7 +614,7 @@ class _Run:
         # sharper bound, if small, gets the rest (a MIP over every pair that may still gain)
         keep, closed = _reduction(arr, sharper, best.cost)
         logger.log(self.log_level, "reduction keeps %d of %d pairs", keep.sum(), len(keep))
-        if self.exact_fits(keep) and not _meets(lower, best.cost):
+        if self.exact_fits(keep) and not _meets(lower, best.cost) and not self.interrupted:
             self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, best.cost, lower, keep, closed)

@@ -383,3 +383,28 @@ def test_sharpen_keeps_a_far_bounds_own_multipliers_first(monkeypatch: pytest.Mo
     assert len(starts) == 2
     assert np.array_equal(starts[0], weak.lam)
     assert np.array_equal(starts[1], opt._initial_multipliers(arr, best.plan))
+
+
+def test_ctrl_c_in_the_end_rounds_skips_the_exact_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped during the matheuristic's last bound rounds: the plan comes back with the
+    bound so far, and no MIP starts after the stop request."""
+    from tests.test_optimize import cpmp_instance
+
+    data = cpmp_instance(2, n=30, p=4)
+    monkeypatch.setattr(opt, "POLISH_PAIRS", 450)  # as above: the end's MIP would run
+    monkeypatch.setattr(opt, "BOUND_ITERATIONS", 20)
+    monkeypatch.setattr(opt, "SHARPEN_MIN_GAIN", math.inf)
+    real = opt._Run.more_rounds
+
+    def rounds_then_ctrl_c(self: opt._Run, *args: object) -> object:
+        found = real(self, *args)  # type: ignore[arg-type]
+        self.interrupted = True
+        return found
+
+    monkeypatch.setattr(opt._Run, "more_rounds", rounds_then_ctrl_c)
+    run, arr, best, weak = greedy_start_and_weak_bound(data)
+    run.first_plan = best.plan.copy()
+    result = run.matheuristic(arr, weak, best, best.cost, -math.inf)
+    assert result.stats.get("strategy") != "matheuristic+exact"
+    assert result.status == "interrupted"
+    assert result.bound is not None and weak.value < result.bound < result.objective
