@@ -57,8 +57,10 @@ Strategies
    every row's ``WIDEN_PAIRS`` cheapest pairs to any option, the whole plan at once (twice
    the pairs each time it proves it holds nothing cheaper), then sweeps from its plan.
    Relocation also runs once before the first region sweep. Time the search leaves unused
-   goes to more bound rounds, and when those stop gaining, to rounds started afresh from
-   the greedy first plan's costs (the higher bound counts). The bound reported is the
+   goes to more bound rounds from two starts, the greedy first plan's costs and the bound's
+   own multipliers (the order depends on how far the bound is below the plan; the higher
+   bound counts, see ``_Run.sharpen``); if the reduction by that bound is then small
+   enough, the reduced model as in 3 gets the rest of the time. The bound reported is the
    Lagrangian bound of the full model (or 3's bound when 3 ran).
 
 A plan is called ``"optimal"`` only when the reported bound and objective agree to a relative
@@ -273,8 +275,7 @@ class _Run:
                 self.stats["strategy"] = "bound"
                 return self.finish(self.certify(arr, best.plan), lower)
             keep, closed = _reduction(arr, bound, ub)
-        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
-        logger.log(self.log_level, "reduction keeps %d of %d pairs", keep.sum(), len(keep))
+        self.note_reduction(keep, closed)
         if keep.sum() > small:
             self.stats["strategy"] = "matheuristic"
             return self.matheuristic(arr, bound, best, ub, lower)
@@ -596,7 +597,7 @@ class _Run:
             return self.finish(self.certify(arr, best.plan), lower)
         ub = best.cost
         keep, closed = _reduction(arr, bound, ub)
-        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+        self.note_reduction(keep, closed)
         if self.exact_fits(keep):
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, ub, lower, keep, closed)
@@ -613,12 +614,16 @@ class _Run:
         # the search and the rounds have stopped with time left: the reduced model by the
         # sharper bound, if small, gets the rest (a MIP over every pair that may still gain)
         keep, closed = _reduction(arr, sharper, best.cost)
-        logger.log(self.log_level, "reduction keeps %d of %d pairs", keep.sum(), len(keep))
+        self.note_reduction(keep, closed)
         if self.exact_fits(keep) and not _meets(lower, best.cost) and not self.interrupted:
-            self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
             self.stats["strategy"] = "matheuristic+exact"
             return self.exact(arr, best, best.cost, lower, keep, closed)
         return self.finish(self.certify(arr, best.plan), lower)
+
+    def note_reduction(self, keep: np.ndarray, closed: np.ndarray) -> None:
+        """Log the reduction's size and keep it in the stats (the last reduction counts)."""
+        self.stats.update(pairs_kept=int(keep.sum()), options_closed=int(closed.sum()))
+        logger.log(self.log_level, "reduction keeps %d of %d pairs", keep.sum(), len(keep))
 
     def exact_fits(self, keep: np.ndarray) -> bool:
         """Whether the matheuristic's reduced model is small enough for the exact MIP in the
