@@ -642,6 +642,7 @@ def lagrangian_bound(
     theta: float = 1.0,
     reach: float = 0.0,
     stop: Callable[[], bool] | None = None,
+    enough: Callable[[Bound], bool] | None = None,
 ) -> Bound:
     """Maximise L(lambda) by subgradient steps (Polyak step to the best known plan).
 
@@ -651,7 +652,8 @@ def lagrangian_bound(
     (``time.perf_counter()`` seconds) only caps it on a very slow machine. ``theta`` is the
     first step factor; with ``reach > 0`` each step aims at most ``reach`` (relative) above
     the best bound so far instead of at the plan's cost. ``stop()`` true ends the search
-    early (the bound so far is returned).
+    early (the bound so far is returned). ``enough(bound)``, asked every ``plan_every``
+    iterations with the best bound so far, true ends it too (that bound is returned).
     """
     best, best_lam, stall = -np.inf, lam.copy(), 0
     sets: list[np.ndarray] = []
@@ -674,6 +676,10 @@ def lagrangian_bound(
             found = find_plan(sel.open, v, x)
             if found is not None and (target is None or found < target):
                 target = found
+        if enough is not None and it % plan_every == plan_every - 1:
+            so_far = _finish(arr, best_lam, exact, iterations=it + 1, sets=sets)
+            if enough(so_far):
+                return so_far
         if target is not None and best >= target - _tolerance(arr, target):
             break
         step_to = _step_target(best, target, reach)

@@ -84,7 +84,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -124,6 +124,7 @@ logger = logging.getLogger(__name__)
 BOUND_ITERATIONS = 400  # subgradient rounds with exact knapsacks in the bound phase
 LP_PAIRS = 200_000  # up to this many pairs the linear relaxation starts the bound phase
 BOUND_SHARE = 0.25  # of the time limit for the bound phase's subgradient rounds
+REDUCED_ENOUGH = 15.0  # pairs per row: a reduction this small ends the bound phase's rounds
 RELOCATE_FIRST_SHARE = 0.15  # no relaxation: relocation first, for this share of the time
 RELOCATE_EXACT_SHARE = 0.3  # before the exact MIP, relocation until this share of the time
 LP_NEAREST_MIN = 5  # above LP_PAIRS, each row's cheapest pairs (at least this many) stand in
@@ -332,10 +333,24 @@ class _Run:
             deadline=bound_until,
             theta=theta,
             reach=reach,
+            enough=self.small_reduction(arr, best) if arr.exact else None,
         )
         if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS_CLASSES:
             bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
         return bound
+
+    def small_reduction(self, arr: Arrays, best: _Incumbent) -> Callable[[Bound], bool] | None:
+        """For models the exact MIP takes: whether a bound already leaves so few pairs
+        (``REDUCED_ENOUGH`` per row) that the MIP on them is quick; more rounds would only
+        cost time (small models: most of it)."""
+        if len(arr.pk) > _exact_size(arr):
+            return None
+
+        def enough(bound: Bound) -> bool:
+            keep, _ = _reduction(arr, bound, best.cost)
+            return bool(keep.sum() <= REDUCED_ENOUGH * arr.n_rows)
+
+        return enough
 
     def note_bound(self, bound: Bound, ub: float | None) -> None:
         """Log the Lagrangian bound with the plan so far, and keep it in the stats."""

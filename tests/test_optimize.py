@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -259,6 +260,58 @@ def test_relaxation_duals_give_the_linear_bound(seed: int) -> None:
     assert value == pytest.approx(lp.objective, rel=1e-6)
     exact = solve(build_model(data))
     assert lp.objective <= exact.objective + 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bound_rounds_stop_once_the_reduction_is_small(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the bound leaves few pairs per row that can beat the plan, the bound phase ends
+    and the exact MIP on those pairs proves the optimum; the rule is what ends it early."""
+    import planning.optimize as po
+
+    data = cpmp_instance(seed, n=40, p=4)
+    reference = exact(data)
+    result = optimize(data, time_limit_s=60)
+    assert result.stats["lagrangian_iterations"] < po.BOUND_ITERATIONS
+    assert result.stats["pairs_kept"] <= po.REDUCED_ENOUGH * len(data.demand)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(reference.objective, abs=1e-6)
+    check_plan(data, result)
+    monkeypatch.setattr(po, "REDUCED_ENOUGH", -1.0)  # never small enough
+    full = optimize(data, time_limit_s=60)
+    assert full.stats["lagrangian_iterations"] == po.BOUND_ITERATIONS
+    assert full.objective == pytest.approx(reference.objective, abs=1e-6)
+
+
+def test_enough_ends_the_subgradient_with_the_best_bound_so_far() -> None:
+    from planning._lagrangian import Bound, lagrangian_bound, to_arrays
+
+    data = cpmp_instance(4, n=40, p=4)
+    optimum = exact(data).objective
+    arr = to_arrays(data)
+    lam = np.zeros(arr.n_rows)
+    seen: list[float] = []
+
+    def after(count: int) -> Callable[[Bound], bool]:
+        def enough(bound: Bound) -> bool:
+            seen.append(bound.value)
+            return len(seen) >= count
+
+        return enough
+
+    stopped = lagrangian_bound(
+        arr, lam, upper=optimum, iterations=400, exact=True, plan_every=10, enough=after(3)
+    )
+    assert stopped.iterations == 30
+    assert stopped.value == seen[-1] <= optimum + 1e-6
+    assert seen == sorted(seen)  # the best bound so far: never lower than before
+    seen.clear()
+    longer = lagrangian_bound(
+        arr, lam, upper=optimum, iterations=60, exact=True, plan_every=10, enough=after(99)
+    )
+    assert longer.iterations == 60 and len(seen) == 6
+    assert stopped.value <= longer.value <= optimum + 1e-6
 
 
 def test_linear_bound_reported_and_below_the_optimum() -> None:
