@@ -336,17 +336,18 @@ class _Run:
             deadline=bound_until,
             theta=theta,
             reach=reach,
-            enough=self.small_reduction(arr, best) if arr.exact else None,
+            enough=self.small_reduction(arr, best),
         )
         if not exact and class_dp_possible(arr) and len(arr.pk) <= EXACT_PAIRS_CLASSES:
             bound = self.class_bound(arr, best, bound, self.start + 0.4 * self.limit)
         return bound
 
     def small_reduction(self, arr: Arrays, best: _Incumbent) -> Callable[[Bound], bool] | None:
-        """For models the exact MIP takes: whether a bound already leaves so few pairs
-        (``REDUCED_ENOUGH`` per row) that the MIP on them is quick; more rounds would only
-        cost time (small models: most of it)."""
-        if len(arr.pk) > _exact_size(arr):
+        """For models the exact MIP takes, the test that ends the bound phase's rounds: the
+        bound leaves at most ``REDUCED_ENOUGH`` pairs per row that can beat the incumbent,
+        so the MIP on them is quick and more rounds would only cost time (on small models,
+        most of it). None for other models, which take the phase's full bound."""
+        if not arr.exact or len(arr.pk) > _exact_size(arr):
             return None
 
         def enough(bound: Bound) -> bool:
